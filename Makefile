@@ -1,0 +1,43 @@
+# FlexGrid ATP: `make demo` and `make test` do all the set-up on a fresh Debian/Ubuntu machine.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo test lint fmt bench openapi serve clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/flexgrid demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+fmt: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python -m bench.intake --backend both
+
+openapi: install
+	$(BIN)/flexgrid openapi --output openapi/openapi.json
+
+serve: install
+	$(BIN)/flexgrid serve
+
+clean:
+	rm -rf $(VENV) .flexgrid .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,181 @@
+"""Composition root: builds every component from `Settings` and wires the Litestar app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar.config.compression import CompressionConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
+
+from gateway.auth.authenticator import ApiKeyAuthenticator, key_from_headers
+from gateway.auth.caller import Caller
+from gateway.auth.ratelimit import RateLimiter
+from gateway.db import migrate
+from gateway.db.database import Database
+from gateway.domain.assets.controller import AssetController
+from gateway.domain.assets.service import AssetService
+from gateway.domain.clock import Clock, utc_now
+from gateway.domain.health.controller import HealthController, Probe
+from gateway.domain.orders.controller import FlexOfferController, FlexRequestController
+from gateway.domain.orders.intake import OrderIntake
+from gateway.domain.orders.service import OrderService
+from gateway.domain.participants.controller import ApiKeyController, ParticipantController
+from gateway.domain.participants.service import ParticipantService
+from gateway.domain.sessions.controller import SessionController
+from gateway.domain.sessions.service import SessionService
+from gateway.domain.zones.controller import ZoneController
+from gateway.domain.zones.service import ZoneService
+from gateway.http.hooks import PrettyResponse, require_json_body
+from gateway.http.openapi import API_KEY_SCHEME
+from gateway.http.problems import EXCEPTION_HANDLERS
+from gateway.http.schema import forbid_unknown_properties
+from gateway.settings import Settings
+
+log = logging.getLogger("flexgrid.gateway")
+API_VERSION = "1.0.0"
+
+
+@dataclass(frozen=True)
+class AppParts:
+    """Everything a request may need, built once per app."""
+
+    settings: Settings
+    db: Database
+    authenticator: ApiKeyAuthenticator
+    limiter: RateLimiter
+    participants: ParticipantService
+    zones: ZoneService
+    assets: AssetService
+    sessions: SessionService
+    intake: OrderIntake
+    orders: OrderService
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock = utc_now) -> AppParts:
+        db = Database(settings.database_url)
+        authenticator = ApiKeyAuthenticator(db, settings.api_key_cache_s)
+        intake = OrderIntake(db, clock, settings.intake_batch_max)
+        return cls(
+            settings=settings,
+            db=db,
+            authenticator=authenticator,
+            limiter=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
+            participants=ParticipantService(db, clock, authenticator),
+            zones=ZoneService(db, clock),
+            assets=AssetService(db, clock),
+            sessions=SessionService(db, clock),
+            intake=intake,
+            orders=OrderService(db, clock, intake),
+        )
+
+    def probes(self) -> dict[str, Probe]:
+        return {"database": self.db.ping}
+
+
+async def _sweep_sessions(parts: AppParts) -> None:
+    while True:
+        await asyncio.sleep(parts.settings.session_sweep_s)
+        try:
+            closed = await parts.sessions.close_due()
+            if closed:
+                log.info("closed %d market session(s) at gate closure", closed)
+        except Exception:  # the database may be away for a moment; try again next round
+            log.exception("gate-closure sweep failed")
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="FlexGrid ATP gateway",
+        version=API_VERSION,
+        description=(
+            "Automated Trading Platform for distribution-level flexibility markets. "
+            "Authenticate with `Authorization: ApiKey <key>` or `X-API-Key: <key>`. "
+            "Errors are RFC 9457 problem details; add `?pretty=true` for indented JSON."
+        ),
+        servers=[Server(url="/")],
+        components=Components(
+            security_schemes={
+                API_KEY_SCHEME: SecurityScheme(
+                    type="apiKey",
+                    name="X-API-Key",
+                    security_scheme_in="header",
+                    description="An API key; `Authorization: ApiKey <key>` works as well.",
+                )
+            }
+        ),
+        tags=[Tag(name=n) for n in ("participants", "api-keys", "grid-zones", "flex-assets")],
+        use_handler_docstrings=True,
+        render_plugins=[],
+        path="/schema",
+    )
+
+
+def create_app(settings: Settings, *, clock: Clock = utc_now) -> Litestar:
+    parts = AppParts.build(settings, clock)
+
+    async def provide_caller(request: Request[Any, Any, Any]) -> Caller:
+        caller = await parts.authenticator.authenticate(key_from_headers(request.headers))
+        parts.limiter.check(caller.key_id)
+        return caller
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        if settings.run_migrations:
+            await migrate.upgrade(parts.db.engine)
+        await parts.intake.start()
+        sweeper = asyncio.create_task(_sweep_sessions(parts), name="gate-closure-sweep")
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await parts.intake.stop()
+            await parts.db.dispose()
+
+    def constant(value: object) -> Provide:
+        return Provide(lambda: value, use_cache=True, sync_to_thread=False)
+
+    app = Litestar(
+        route_handlers=[
+            HealthController,
+            ParticipantController,
+            ApiKeyController,
+            ZoneController,
+            AssetController,
+            SessionController,
+            FlexRequestController,
+            FlexOfferController,
+        ],
+        dependencies={
+            "caller": Provide(provide_caller),
+            "participants": constant(parts.participants),
+            "zones": constant(parts.zones),
+            "assets": constant(parts.assets),
+            "sessions": constant(parts.sessions),
+            "orders": constant(parts.orders),
+            "probes": constant(parts.probes()),
+        },
+        lifespan=[lifespan],
+        before_request=require_json_body,
+        exception_handlers=EXCEPTION_HANDLERS,
+        response_class=PrettyResponse,
+        compression_config=CompressionConfig(
+            backend="brotli", brotli_gzip_fallback=True, minimum_size=500
+        ),
+        openapi_config=_openapi(),
+        request_max_body_size=32 * 1024 * 1024,
+        logging_config=None,
+    )
+    forbid_unknown_properties(app.openapi_schema)
+    app.state.components = parts
+    return app

@@ -1,0 +1,204 @@
+"""Database tables (SQLModel). The Alembic migrations in `migrations/` create exactly these.
+
+Timestamps are timezone-aware UTC. Orders keep their submitted content as canonical JSON in
+`body` (the Struct the submitter sent, resolved) beside the columns that are filtered on; the
+status lives in its own column because it changes and `body` never does.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import cast
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+metadata = SQLModel.metadata
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on PostgreSQL and on SQLite (which stores no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use UTC-aware datetimes")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(*, nullable: bool = False) -> Column[datetime]:
+    return Column(UtcDateTime(), nullable=nullable)
+
+
+class ParticipantRow(SQLModel, table=True):
+    __tablename__ = "participant"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('fmo','dso','tso','aggregator','esp','retailer')", name="ck_participant_role"
+        ),
+    )
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200, unique=True)
+    role: str = Field(max_length=16)
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class ApiKeyRow(SQLModel, table=True):
+    __tablename__ = "api_key"
+    id: str = Field(primary_key=True, max_length=64)
+    participant_id: str = Field(foreign_key="participant.id", index=True, max_length=64)
+    prefix: str = Field(max_length=32, unique=True)
+    # SHA-256 of the whole key. Keys are 256-bit random, so a slow password hash adds nothing.
+    secret_sha256: str = Field(max_length=64)
+    label: str = Field(max_length=100)
+    scopes: str = Field(max_length=1000)
+    created_at: datetime = Field(sa_column=_ts())
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class GridZoneRow(SQLModel, table=True):
+    __tablename__ = "grid_zone"
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200, unique=True)
+    dso_id: str = Field(foreign_key="participant.id", index=True, max_length=64)
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class GridNodeRow(SQLModel, table=True):
+    __tablename__ = "grid_node"
+    zone_id: str = Field(foreign_key="grid_zone.id", primary_key=True, max_length=64)
+    mrid: str = Field(primary_key=True, max_length=128)
+    name: str = Field(default="", max_length=200)
+    vn_kv: float
+
+
+class FlexAssetRow(SQLModel, table=True):
+    __tablename__ = "flex_asset"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "name", name="uq_flex_asset_owner_name"),
+        CheckConstraint(
+            "prequalification IN ('pending','confirmed','rejected')", name="ck_asset_prequal"
+        ),
+    )
+    id: str = Field(primary_key=True, max_length=64)
+    owner_id: str = Field(foreign_key="participant.id", index=True, max_length=64)
+    name: str = Field(max_length=200)
+    zone_id: str = Field(foreign_key="grid_zone.id", index=True, max_length=64)
+    node_mrid: str = Field(max_length=128)
+    kind: str = Field(max_length=32)
+    p_max_mw: float
+    q_max_mvar: float
+    prequalification: str = Field(max_length=16)
+    decision_reason: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = Field(sa_column=_ts())
+    decided_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    decided_by: str | None = Field(default=None, foreign_key="participant.id", max_length=64)
+
+
+class MarketSessionRow(SQLModel, table=True):
+    __tablename__ = "market_session"
+    __table_args__ = (
+        CheckConstraint("state IN ('open','closed','cleared','failed')", name="ck_session_state"),
+        CheckConstraint("delivery_end > delivery_start", name="ck_session_window"),
+    )
+    id: str = Field(primary_key=True, max_length=64)
+    zone_id: str = Field(foreign_key="grid_zone.id", index=True, max_length=64)
+    name: str = Field(max_length=200)
+    delivery_start: datetime = Field(sa_column=_ts())
+    delivery_end: datetime = Field(sa_column=_ts())
+    resolution_minutes: int
+    gate_closure_at: datetime = Field(sa_column=_ts())
+    state: str = Field(max_length=16)
+    created_at: datetime = Field(sa_column=_ts())
+    closed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class FlexOrderRow(SQLModel, table=True):
+    """FlexRequests and FlexOffers: one order book, `kind` tells them apart."""
+
+    __tablename__ = "flex_order"
+    __table_args__ = (
+        # The guard against double submission: one order per submitter and idempotency key.
+        UniqueConstraint("submitter_id", "idempotency_key", name="uq_order_idempotency"),
+        CheckConstraint("kind IN ('request','offer')", name="ck_order_kind"),
+        CheckConstraint("status IN ('active','withdrawn')", name="ck_order_status"),
+        Index("ix_order_session_kind_seq", "session_id", "kind", "seq"),
+        Index("ix_order_submitter_kind_seq", "submitter_id", "kind", "seq"),
+    )
+    seq: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    id: str = Field(max_length=64, unique=True)
+    kind: str = Field(max_length=8)
+    session_id: str = Field(foreign_key="market_session.id", max_length=64)
+    zone_id: str = Field(foreign_key="grid_zone.id", max_length=64)
+    submitter_id: str = Field(foreign_key="participant.id", max_length=64)
+    node_mrid: str = Field(max_length=128)
+    asset_id: str | None = Field(default=None, foreign_key="flex_asset.id", max_length=64)
+    status: str = Field(max_length=16)
+    submitted_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+    idempotency_key: str | None = Field(default=None, max_length=255)
+    request_sha256: str | None = Field(default=None, max_length=64)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class OrderAuditRow(SQLModel, table=True):
+    """Append-only: triggers created by the migration refuse UPDATE and DELETE."""
+
+    __tablename__ = "order_audit"
+    seq: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    order_id: str = Field(
+        sa_column=Column(String(64), ForeignKey("flex_order.id"), nullable=False, index=True)
+    )
+    at: datetime = Field(sa_column=_ts())
+    actor_id: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str = Field(max_length=16)
+
+
+def _table(model: type[SQLModel]) -> Table:
+    # SQLModel types `__table__` loosely; Core queries want the Table itself.
+    return cast(Table, getattr(model, "__table__"))  # noqa: B009
+
+
+participant = _table(ParticipantRow)
+api_key = _table(ApiKeyRow)
+grid_zone = _table(GridZoneRow)
+grid_node = _table(GridNodeRow)
+flex_asset = _table(FlexAssetRow)
+market_session = _table(MarketSessionRow)
+flex_order = _table(FlexOrderRow)
+order_audit = _table(OrderAuditRow)

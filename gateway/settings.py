@@ -1,0 +1,52 @@
+"""Typed settings, read once from the environment at the composition root (never at import)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Token bucket per API key: sustained requests per second and burst; 0 disables the limit.
+    rate_limit_per_s: float = 200.0
+    rate_limit_burst: int = 400
+    # Verified API keys are cached this long; a revocation reaches other replicas within it.
+    api_key_cache_s: float = 5.0
+    # Group commit: at most this many orders per transaction.
+    intake_batch_max: int = 200
+    run_migrations: bool = True
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
+    # Sessions whose gate closure passed are moved to `closed` this often.
+    session_sweep_s: float = 1.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("FLEXGRID_DATA_DIR", ".flexgrid")).resolve()
+        default_db = f"sqlite+aiosqlite:///{data_dir / 'flexgrid.db'}"
+
+        def optional_path(name: str) -> Path | None:
+            value = env.get(name)
+            return Path(value) if value else None
+
+        return cls(
+            database_url=env.get("FLEXGRID_DATABASE_URL", default_db),
+            data_dir=data_dir,
+            host=env.get("FLEXGRID_HOST", "127.0.0.1"),
+            port=int(env.get("FLEXGRID_PORT", "8000")),
+            rate_limit_per_s=float(env.get("FLEXGRID_RATE_LIMIT_PER_S", "200")),
+            rate_limit_burst=int(env.get("FLEXGRID_RATE_LIMIT_BURST", "400")),
+            api_key_cache_s=float(env.get("FLEXGRID_API_KEY_CACHE_S", "5")),
+            intake_batch_max=int(env.get("FLEXGRID_INTAKE_BATCH_MAX", "200")),
+            run_migrations=env.get("FLEXGRID_RUN_MIGRATIONS", "1") not in ("0", "false", "no"),
+            tls_certfile=optional_path("FLEXGRID_TLS_CERTFILE"),
+            tls_keyfile=optional_path("FLEXGRID_TLS_KEYFILE"),
+        )
