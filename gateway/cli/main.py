@@ -108,3 +108,13 @@ def demo(gate_closure_s: float) -> None:
 
 def dump(obj: object) -> str:
     return msgspec.json.format(msgspec.json.encode(obj), indent=2).decode()
+
+
+def _register_cim() -> None:
+    """`flexgrid cim ...` lives in cim/ (it needs cimpy); the gateway only mounts it."""
+    from cim.cli import cim
+
+    main.add_command(cim)
+
+
+_register_cim()

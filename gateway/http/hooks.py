@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, Response
@@ -11,6 +11,7 @@ from litestar.types import Serializer
 
 from gateway.errors import UnsupportedMediaType
 
+T = TypeVar("T")
 _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
 
 
@@ -36,7 +37,7 @@ async def require_json_body(request: Request[Any, Any, Any]) -> None:
         raise UnsupportedMediaType(f"send the body as application/json, not {content_type!r}")
 
 
-class PrettyResponse(Response[Any]):
+class PrettyResponse(Response[T]):
     """Indents JSON when the request asked for `?pretty=true` (compression comes after)."""
 
     _pretty = False

@@ -6,6 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
+from gateway.http.hooks import PrettyResponse
 from gateway.http.openapi import problems
 from gateway.messages.health import Check, CheckStatus, Health
 
@@ -46,4 +47,4 @@ class HealthController(Controller):
         body = Health(
             status=CheckStatus.OK if ok else CheckStatus.FAILING, version=_version(), checks=checks
         )
-        return Response(body, status_code=200 if ok else 503)
+        return PrettyResponse(body, status_code=200 if ok else 503)

@@ -11,6 +11,7 @@ from litestar.params import HeaderParameter, JSONBody, Parameter, QueryParameter
 from gateway.auth.caller import Caller
 from gateway.domain.orders.service import OrderService
 from gateway.domain.paging import DEFAULT_LIMIT, MAX_LIMIT
+from gateway.http.hooks import PrettyResponse
 from gateway.http.openapi import SECURITY, problems
 from gateway.messages.common import Id, Mrid
 from gateway.messages.orders import (
@@ -48,7 +49,7 @@ def _created(order: OrderT, location: str, replayed: bool) -> Response[OrderT]:
     headers = {"Location": location}
     if replayed:
         headers.update(_CREATED_HEADERS)
-    return Response(order, status_code=201, headers=headers)
+    return PrettyResponse(order, status_code=201, headers=headers)
 
 
 class FlexRequestController(Controller):
