@@ -1,0 +1,299 @@
+"""Exact AC-OPF (polar voltages, branch flows as variables) in pyomo, solved by ripopt.
+
+Nodal prices are the duals of the nodal balances. A balance is written ``injections - flows - shunt ==
+fixed withdrawal``; ripopt (like Ipopt through pyomo) reports ``dual = -d objective / d rhs``, so the price
+of one more MWh withdrawn at a bus is ``-dual / base_mva`` (EUR/MWh when the objective is EUR/h). At an
+unconstrained, priced slack this equals the slack's price, and prices elsewhere are that price times the
+loss factors.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pyomo.environ as pyo
+import pyomo_ripopt  # noqa: F401  (registers the "ripopt" solver with pyomo)
+from pyomo.common.errors import ApplicationError
+from pyomo.core.expr.numeric_expr import LinearExpression
+
+from engines.fmct.network import FloatArray, Grid, IntArray
+
+BranchLimit = Literal["current", "apparent"]
+
+
+@dataclass(frozen=True)
+class Units:
+    """Dispatchable units per ppc gen row; fixed where ``pmin == pmax``. Costs use MW (as MATPOWER)."""
+
+    pmin: FloatArray
+    pmax: FloatArray
+    qmin: FloatArray
+    qmax: FloatArray
+    c2: FloatArray
+    c1: FloatArray
+    c0: FloatArray
+    fix_vm: np.ndarray[Any, np.dtype[np.bool_]]
+
+
+@dataclass(frozen=True)
+class Flex:
+    """Flexibility variables x_k in [0, ub_k] (pu): injection sign_k * x_k at bus_k, cost_k EUR/MWh."""
+
+    bus: IntArray
+    is_q: np.ndarray[Any, np.dtype[np.bool_]]
+    sign: FloatArray
+    ub: FloatArray
+    cost: FloatArray
+
+    @staticmethod
+    def empty() -> Flex:
+        z = np.zeros(0)
+        return Flex(np.zeros(0, np.int64), np.zeros(0, bool), z, z, z)
+
+
+@dataclass(frozen=True)
+class OpfSolution:
+    status: str
+    condition: str
+    message: str
+    objective: float
+    solve_time_s: float
+    vm: FloatArray
+    va: FloatArray
+    sf: np.ndarray[Any, np.dtype[np.complex128]]
+    st: np.ndarray[Any, np.dtype[np.complex128]]
+    pg: FloatArray
+    qg: FloatArray
+    x: FloatArray
+    lam_p: FloatArray
+    lam_q: FloatArray
+    mu_branch: FloatArray
+
+
+def _status(condition: pyo.TerminationCondition) -> tuple[str, str]:
+    tc = pyo.TerminationCondition
+    if condition in (tc.optimal, tc.locallyOptimal, tc.globallyOptimal):
+        return "optimal", ""
+    if condition in (tc.infeasible, tc.invalidProblem):
+        return "infeasible", "the solver proved the constraints inconsistent"
+    if condition in (tc.maxTimeLimit,):
+        return "time_limit", "the time limit was reached"
+    if condition in (tc.maxIterations, tc.maxEvaluations):
+        # ripopt reports an unreachable feasible set this way rather than as "infeasible".
+        return "infeasible", "no feasible point found within the iteration limit"
+    return "error", f"solver ended with {condition}"
+
+
+def _build(grid: Grid, units: Units, flex: Flex, limit: BranchLimit, limit_scale: float) -> Any:
+    nb, nl, ng, nx = grid.n_bus, grid.n_branch, len(units.pmin), len(flex.bus)
+    m = pyo.ConcreteModel()
+    m.vm = pyo.Var(range(nb), initialize=lambda _m, b: float(grid.vm[b]))
+    m.va = pyo.Var(range(nb), initialize=lambda _m, b: float(grid.va[b]))
+    m.pf = pyo.Var(range(nl))
+    m.qf = pyo.Var(range(nl))
+    m.pt = pyo.Var(range(nl))
+    m.qt = pyo.Var(range(nl))
+    m.pg = pyo.Var(range(ng))
+    m.qg = pyo.Var(range(ng))
+    m.x = pyo.Var(range(nx), initialize=0.0)
+    for b in range(nb):
+        m.vm[b].setlb(float(grid.vmin[b]))
+        m.vm[b].setub(float(grid.vmax[b]))
+        if not grid.active[b]:
+            m.vm[b].fix(1.0)
+            m.va[b].fix(0.0)
+    m.va[grid.ref_bus].fix(float(grid.va[grid.ref_bus]))
+    for g in range(ng):
+        b = int(grid.gen_bus[g])
+        if units.pmin[g] == units.pmax[g]:
+            m.pg[g].fix(float(units.pmin[g]))
+        else:
+            m.pg[g].setlb(_finite(units.pmin[g]))
+            m.pg[g].setub(_finite(units.pmax[g]))
+            m.pg[g].set_value(float(np.clip(grid.gen_pg[g], units.pmin[g], units.pmax[g])))
+        m.qg[g].setlb(_finite(units.qmin[g]))
+        m.qg[g].setub(_finite(units.qmax[g]))
+        if units.fix_vm[g] and grid.active[b]:
+            m.vm[b].fix(float(grid.gen_vg[g]))
+    for k in range(nx):
+        m.x[k].setlb(0.0)
+        m.x[k].setub(float(flex.ub[k]))
+    # Branch flows as variables (MATPOWER style): each flow equation touches four voltage variables only.
+    vf, vt = (
+        grid.vm[grid.f] * np.exp(1j * grid.va[grid.f]),
+        grid.vm[grid.t] * np.exp(1j * grid.va[grid.t]),
+    )
+    s_f0 = vf * np.conj(grid.yff * vf + grid.yft * vt)
+    s_t0 = vt * np.conj(grid.ytf * vf + grid.ytt * vt)
+    for l_ in range(nl):
+        m.pf[l_].set_value(float(s_f0[l_].real))
+        m.qf[l_].set_value(float(s_f0[l_].imag))
+        m.pt[l_].set_value(float(s_t0[l_].real))
+        m.qt[l_].set_value(float(s_t0[l_].imag))
+
+    def _flow(i: int, j: int, y_ii: complex, y_ij: complex) -> tuple[Any, Any]:
+        d = m.va[i] - m.va[j]
+        vv = m.vm[i] * m.vm[j]
+        g, b, gc_, bc = y_ii.real, y_ii.imag, y_ij.real, y_ij.imag
+        p = g * m.vm[i] ** 2 + vv * (gc_ * pyo.cos(d) + bc * pyo.sin(d))
+        q = -b * m.vm[i] ** 2 + vv * (gc_ * pyo.sin(d) - bc * pyo.cos(d))
+        return p, q
+
+    m.flow = pyo.ConstraintList()
+    m.thermal_f = pyo.Constraint(pyo.Any)
+    m.thermal_t = pyo.Constraint(pyo.Any)
+    for l_ in range(nl):
+        f, t = int(grid.f[l_]), int(grid.t[l_])
+        p, q = _flow(f, t, complex(grid.yff[l_]), complex(grid.yft[l_]))
+        m.flow.add(m.pf[l_] == p)
+        m.flow.add(m.qf[l_] == q)
+        p, q = _flow(t, f, complex(grid.ytt[l_]), complex(grid.ytf[l_]))
+        m.flow.add(m.pt[l_] == p)
+        m.flow.add(m.qt[l_] == q)
+        rate = float(grid.rating[l_]) * limit_scale
+        if np.isfinite(rate):
+            vf2 = m.vm[f] ** 2 if limit == "current" else 1.0
+            vt2 = m.vm[t] ** 2 if limit == "current" else 1.0
+            m.thermal_f[l_] = m.pf[l_] ** 2 + m.qf[l_] ** 2 <= rate**2 * vf2
+            m.thermal_t[l_] = m.pt[l_] ** 2 + m.qt[l_] ** 2 <= rate**2 * vt2
+
+    # Group every variable by bus once; scanning all offers inside each bus rule is the slow pattern.
+    p_terms: list[list[tuple[float, Any]]] = [[] for _ in range(nb)]
+    q_terms: list[list[tuple[float, Any]]] = [[] for _ in range(nb)]
+    for g in range(ng):
+        b = int(grid.gen_bus[g])
+        p_terms[b].append((1.0, m.pg[g]))
+        q_terms[b].append((1.0, m.qg[g]))
+    for l_ in range(nl):
+        f, t = int(grid.f[l_]), int(grid.t[l_])
+        p_terms[f].append((-1.0, m.pf[l_]))
+        q_terms[f].append((-1.0, m.qf[l_]))
+        p_terms[t].append((-1.0, m.pt[l_]))
+        q_terms[t].append((-1.0, m.qt[l_]))
+    for k in range(nx):
+        target = q_terms if flex.is_q[k] else p_terms
+        target[int(flex.bus[k])].append((float(flex.sign[k]), m.x[k]))
+
+    def _lin(terms: list[tuple[float, Any]]) -> Any:
+        return LinearExpression(
+            constant=0.0, linear_coefs=[c for c, _ in terms], linear_vars=[v for _, v in terms]
+        )
+
+    m.p_bal = pyo.Constraint(pyo.Any)
+    m.q_bal = pyo.Constraint(pyo.Any)
+    for b in range(nb):
+        if not grid.active[b]:
+            continue
+        m.p_bal[b] = _lin(p_terms[b]) - float(grid.gs[b]) * m.vm[b] ** 2 == float(grid.pd[b])
+        m.q_bal[b] = _lin(q_terms[b]) + float(grid.bs[b]) * m.vm[b] ** 2 == float(grid.qd[b])
+
+    base = grid.base_mva
+    cost_terms = [(float(c) * base, m.x[k]) for k, c in enumerate(flex.cost)]
+    lin_units = [(float(units.c1[g]) * base, m.pg[g]) for g in range(ng) if units.c1[g] != 0.0]
+    quad = sum(float(units.c2[g]) * base**2 * m.pg[g] ** 2 for g in range(ng) if units.c2[g] != 0.0)
+    m.obj = pyo.Objective(expr=_lin(cost_terms + lin_units) + quad + float(np.sum(units.c0)))
+    m.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
+    return m
+
+
+def _finite(v: float) -> float | None:
+    return float(v) if np.isfinite(v) else None
+
+
+def solve_opf(
+    grid: Grid,
+    units: Units,
+    flex: Flex,
+    *,
+    limit: BranchLimit = "current",
+    limit_scale: float = 1.0,
+    time_limit_s: float = 300.0,
+) -> OpfSolution:
+    """Build and solve one AC-OPF; never raises for solver failures (status carries them)."""
+    started = time.perf_counter()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # the build allocates many small objects; collection passes only slow it down
+    try:
+        m = _build(grid, units, flex, limit, limit_scale)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    solver = pyo.SolverFactory("ripopt")
+    solver.options["max_wall_time"] = time_limit_s
+    solver.options["tol"] = 1e-8
+    solver.options["max_iter"] = 1000
+    try:
+        res = solver.solve(m, load_solutions=False)
+    except (ApplicationError, RuntimeError, ValueError) as exc:
+        return _failed(grid, units, flex, "error", type(exc).__name__, str(exc), started)
+    condition = res.solver.termination_condition
+    status, message = _status(condition)
+    if status != "optimal":
+        return _failed(grid, units, flex, status, str(condition), message, started)
+    m.solutions.load_from(res)
+    return _extract(m, grid, units, flex, str(condition), started)
+
+
+def _failed(
+    grid: Grid, units: Units, flex: Flex, status: str, condition: str, message: str, started: float
+) -> OpfSolution:
+    nb, nl, ng = grid.n_bus, grid.n_branch, len(units.pmin)
+    nan_b = np.full(nb, np.nan)
+    return OpfSolution(
+        status=status,
+        condition=condition,
+        message=message,
+        objective=float("nan"),
+        solve_time_s=time.perf_counter() - started,
+        vm=grid.vm.copy(),
+        va=grid.va.copy(),
+        sf=np.full(nl, np.nan + 0j),
+        st=np.full(nl, np.nan + 0j),
+        pg=np.full(ng, np.nan),
+        qg=np.full(ng, np.nan),
+        x=np.zeros(len(flex.bus)),
+        lam_p=nan_b,
+        lam_q=nan_b.copy(),
+        mu_branch=np.zeros(nl),
+    )
+
+
+def _extract(
+    m: Any, grid: Grid, units: Units, flex: Flex, condition: str, started: float
+) -> OpfSolution:
+    nb, nl, ng, nx = grid.n_bus, grid.n_branch, len(units.pmin), len(flex.bus)
+
+    def vals(var: Any, n: int) -> FloatArray:
+        return np.array([pyo.value(var[i]) for i in range(n)], dtype=float)
+
+    base = grid.base_mva
+    lam_p, lam_q = np.full(nb, np.nan), np.full(nb, np.nan)
+    for b in range(nb):
+        if b in m.p_bal:
+            lam_p[b] = -m.dual.get(m.p_bal[b], np.nan) / base
+            lam_q[b] = -m.dual.get(m.q_bal[b], np.nan) / base
+    mu = np.zeros(nl)
+    for l_ in range(nl):
+        if l_ in m.thermal_f:
+            mu[l_] = abs(m.dual.get(m.thermal_f[l_], 0.0)) + abs(m.dual.get(m.thermal_t[l_], 0.0))
+    return OpfSolution(
+        status="optimal",
+        condition=condition,
+        message="",
+        objective=float(pyo.value(m.obj)),
+        solve_time_s=time.perf_counter() - started,
+        vm=vals(m.vm, nb),
+        va=vals(m.va, nb),
+        sf=vals(m.pf, nl) + 1j * vals(m.qf, nl),
+        st=vals(m.pt, nl) + 1j * vals(m.qt, nl),
+        pg=vals(m.pg, ng),
+        qg=vals(m.qg, ng),
+        x=np.clip(vals(m.x, nx), 0.0, None),
+        lam_p=lam_p,
+        lam_q=lam_q,
+        mu_branch=mu,
+    )

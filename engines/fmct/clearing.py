@@ -1,0 +1,209 @@
+"""Clearing dispatcher: ``clear(net, schedules, requests, offers, options) -> ClearingResult``.
+
+Model of the market (see ``schema`` for signs): base schedules are fixed; offers are the only
+controllable resources besides the coupling point, which is either fixed at its scheduled exchange
+(``upstream_price_eur_per_mwh=None``, energy-neutral redispatch: every change, losses included, is
+balanced by offers and requests) or a priced source (a TLMP). Requests are buy orders located at their
+bus. The clearing minimises offers' cost - requests' value (+ upstream cost) subject to the AC network:
+thermal limits (current, as pandapower's loading) and voltage limits, with the external grid and
+generators holding their voltage set-points. Periods without intertemporal links are separate models.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from engines.fmct.acopf import OpfSolution, Units, solve_opf
+from engines.fmct.market import PeriodFlex, period_flex, validate, without
+from engines.fmct.milp import solve_milp
+from engines.fmct.network import Grid, bus_keys, period_grid
+from engines.fmct.pricing import SettledPeriod, settle
+from engines.fmct.report import period_result, residual_violation
+from engines.fmct.schema import (
+    ClearingOffer,
+    ClearingOptions,
+    ClearingRequest,
+    ClearingResult,
+    Finding,
+    PeriodSchedule,
+)
+
+Progress = Callable[[float, str], None] | None
+
+
+def clearing_units(grid: Grid, options: ClearingOptions) -> Units:
+    """Schedules fixed; the coupling point fixed or priced; voltage set-points held."""
+    ng = len(grid.gen_ids)
+    pmin, pmax = grid.gen_pg.copy(), grid.gen_pg.copy()
+    c1 = np.zeros(ng)
+    qmin = np.where(np.isnan(grid.gen_qmin), -np.inf, grid.gen_qmin)
+    qmax = np.where(np.isnan(grid.gen_qmax), np.inf, grid.gen_qmax)
+    ref = grid.gen_is_ref
+    qmin[ref], qmax[ref] = -np.inf, np.inf
+    if options.upstream_price_eur_per_mwh is not None:
+        pmin[ref], pmax[ref] = -np.inf, np.inf
+        c1[ref] = options.upstream_price_eur_per_mwh
+    zeros = np.zeros(ng)
+    return Units(pmin, pmax, qmin, qmax, zeros, c1, zeros.copy(), fix_vm=np.ones(ng, dtype=bool))
+
+
+def _solve_period(args: tuple[Grid, PeriodFlex, ClearingOptions]) -> OpfSolution:
+    grid, pf, options = args
+    return solve_opf(
+        grid,
+        clearing_units(grid, options),
+        pf.flex,
+        limit="current",
+        limit_scale=options.loading_max_percent / 100.0,
+        time_limit_s=options.time_limit_s,
+    )
+
+
+def _map(args: list[tuple[Grid, PeriodFlex, ClearingOptions]], workers: int) -> list[OpfSolution]:
+    if workers > 1 and len(args) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(_solve_period, args))
+    return [_solve_period(a) for a in args]
+
+
+def _error(
+    options: ClearingOptions, condition: str, message: str, findings: list[Finding], started: float
+) -> ClearingResult:
+    return ClearingResult(
+        status="error",
+        condition=condition,
+        message=message,
+        method=options.method,
+        pricing=options.pricing,
+        solve_time_s=time.perf_counter() - started,
+        findings=findings,
+    )
+
+
+def clear(
+    net: Any,
+    schedules: Sequence[PeriodSchedule],
+    requests: Sequence[ClearingRequest],
+    offers: Sequence[ClearingOffer],
+    options: ClearingOptions | None = None,
+    progress: Progress = None,
+    workers: int = 1,
+) -> ClearingResult:
+    """Clear the market; ``net`` is not modified. Failures come back as statuses, not exceptions."""
+    opts = options or ClearingOptions()
+    started = time.perf_counter()
+    say = progress or (lambda _f, _m: None)
+    say(0.0, "power flow of the base schedules")
+    built = [
+        period_grid(net, s, v_min_pu=opts.v_min_pu, v_max_pu=opts.v_max_pu)
+        for s in (schedules or [None])  # type: ignore[list-item]
+    ]
+    grids = [g for g, _ in built]
+    durations = [s.duration_h for s in schedules] or [1.0]
+    indices = [s.period_index for s in schedules] or [0]
+    work = built[0][1]
+    lookup = work._pd2ppc_lookups["bus"]
+    bus_index = {k: int(lookup[i]) for k, i in bus_keys(work).items()}
+    findings = [f for g in grids for f in g.findings]
+    findings += validate(offers, requests, bus_index)
+    if any(f.severity == "error" for f in findings):
+        return _error(
+            opts,
+            "invalid_input",
+            "; ".join(f"{f.element}: {f.message}" for f in findings if f.severity == "error"),
+            findings,
+            started,
+        )
+    flexes = [
+        period_flex(g, t, offers, requests, bus_index) for g, t in zip(grids, indices, strict=True)
+    ]
+    linked = any(
+        o.block
+        or o.min_activation_mw > 0
+        or o.energy_limit_mwh is not None
+        or o.ramp_mw_per_period is not None
+        for o in offers
+    )
+    say(0.1, f"solving {opts.method}")
+    lin_err: float | None = None
+    if opts.method == "acopf":
+        if linked:
+            return _error(
+                opts,
+                "unsupported",
+                "block, minimum-activation, energy-limited and ramping offers need method='milp'",
+                findings,
+                started,
+            )
+        sols = _map([(g, f, opts) for g, f in zip(grids, flexes, strict=True)], workers)
+    else:
+        milp_out = solve_milp(grids, flexes, offers, indices, durations, opts)
+        sols, lin_err = milp_out.solutions, milp_out.linearisation_error_eur
+        findings += milp_out.findings
+    bad = [s for s in sols if s.status != "optimal"]
+    if bad:
+        worst = bad[0]
+        return ClearingResult(
+            status=worst.status,  # type: ignore[arg-type]
+            condition=worst.condition,
+            message=f"{len(bad)} of {len(sols)} periods not solved: {worst.message}",
+            method=opts.method,
+            pricing=opts.pricing,
+            solve_time_s=time.perf_counter() - started,
+            findings=findings,
+        )
+    objs = [s.objective * d for s, d in zip(sols, durations, strict=True)]
+    objective = float(sum(objs))
+    say(0.8, f"pricing: {opts.pricing}")
+    settled = [
+        SettledPeriod(f, s.x * g.base_mva, s.lam_p, s.lam_q, d)
+        for g, f, s, d in zip(grids, flexes, sols, durations, strict=True)
+    ]
+
+    def objective_without(kind: int, owners: set[int]) -> float | None:
+        if opts.method == "milp":
+            reduced = [without(f, kind, owners) for f in flexes]
+            out = solve_milp(grids, reduced, offers, indices, durations, opts, ac_check=False)
+            if any(s.status != "optimal" for s in out.solutions):
+                return None
+            return float(
+                sum(s.objective * d for s, d in zip(out.solutions, durations, strict=True))
+            )
+        total = objective
+        for t, (g, f, s) in enumerate(zip(grids, flexes, sols, strict=True)):
+            mine = (f.owner_kind == kind) & np.isin(f.owner, list(owners)) & (s.x > 1e-9)
+            if not mine.any():
+                continue  # removing variables that are zero at the optimum leaves it optimal
+            alt = _solve_period((g, without(f, kind, owners), opts))
+            if alt.status != "optimal":
+                return None
+            total += (alt.objective - s.objective) * durations[t]
+        return total
+
+    st = settle(opts.pricing, settled, offers, requests, objective_without, objective)
+    periods = [
+        period_result(g, f, s, t, offers, requests, opts)
+        for g, f, s, t in zip(grids, flexes, sols, indices, strict=True)
+    ]
+    say(1.0, "done")
+    return ClearingResult(
+        status="optimal",
+        condition=sols[0].condition,
+        message="",
+        method=opts.method,
+        pricing=opts.pricing,
+        objective_eur=objective,
+        solve_time_s=time.perf_counter() - started,
+        periods=periods,
+        payments=st.payments,
+        budget_balance_eur=st.budget_balance_eur,
+        all_offers_paid_at_least_price=st.all_offers_paid_at_least_price,
+        residual_violation=max(residual_violation(p, opts) for p in periods),
+        linearisation_error_eur=lin_err,
+        findings=findings + st.findings,
+    )

@@ -1,0 +1,463 @@
+"""MILP clearing (HiGHS) on a loss-sensitivity linearisation, verified and corrected by AC power flow.
+
+All periods are one model (energy limits and ramps link them). Loop: linearise every period at its AC
+operating point, solve the MILP, run the AC power flow with the dispatch, tighten the ratings of the
+branches the AC flow still overloads, re-linearise there; stop when the AC violations are within the
+tolerance. Thermal limits are a 16-facet polygon on (P, Q) at each end scaled by the end's voltage
+(a current limit, as pandapower's loading). Prices come from the LP with the integers fixed: the dual of
+each nodal balance row ``sum(sign * x) - p_b = withdrawal_b`` is d objective / d withdrawal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from engines.fmct.acopf import OpfSolution
+from engines.fmct.market import PeriodFlex
+from engines.fmct.network import Grid
+from engines.fmct.schema import ClearingOffer, ClearingOptions, Finding
+from engines.fmct.sensitivity import Linearisation, fixed_v_buses, linearise, power_flow
+
+FACETS = 16
+_ANGLES = 2 * np.pi * np.arange(FACETS) / FACETS
+
+
+@dataclass
+class _Builder:
+    cost: list[float] = field(default_factory=list)
+    lb: list[float] = field(default_factory=list)
+    ub: list[float] = field(default_factory=list)
+    integer: list[bool] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    cols: list[int] = field(default_factory=list)
+    vals: list[float] = field(default_factory=list)
+    rlo: list[float] = field(default_factory=list)
+    rhi: list[float] = field(default_factory=list)
+
+    def var(
+        self,
+        n: int,
+        lb: float | np.ndarray = -np.inf,
+        ub: float | np.ndarray = np.inf,
+        cost: float | np.ndarray = 0.0,
+        integer: bool = False,
+    ) -> np.ndarray:
+        start = len(self.cost)
+        self.cost.extend(np.broadcast_to(cost, n).tolist())
+        self.lb.extend(np.broadcast_to(lb, n).tolist())
+        self.ub.extend(np.broadcast_to(ub, n).tolist())
+        self.integer.extend([integer] * n)
+        return np.arange(start, start + n)
+
+    def row(
+        self,
+        cols: Sequence[int] | np.ndarray,
+        vals: Sequence[float] | np.ndarray,
+        lo: float,
+        hi: float,
+    ) -> int:
+        r = len(self.rlo)
+        self.rows.extend([r] * len(cols))
+        self.cols.extend(int(c) for c in cols)
+        self.vals.extend(float(v) for v in vals)
+        self.rlo.append(lo)
+        self.rhi.append(hi)
+        return r
+
+    def solve(
+        self, time_limit: float, fix: dict[int, float] | None = None
+    ) -> tuple[str, np.ndarray, np.ndarray, float]:
+        n, m = len(self.cost), len(self.rlo)
+        a = sp.csc_matrix((self.vals, (self.rows, self.cols)), shape=(m, n))
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = n, m
+        lb, ub = np.array(self.lb), np.array(self.ub)
+        integer = np.array(self.integer)
+        if fix:
+            idx = np.fromiter(fix.keys(), int)
+            lb[idx] = ub[idx] = np.fromiter(fix.values(), float)
+            integer[:] = False
+        lp.col_cost_, lp.col_lower_, lp.col_upper_ = np.array(self.cost), lb, ub
+        lp.row_lower_, lp.row_upper_ = np.array(self.rlo), np.array(self.rhi)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+        if integer.any():
+            lp.integrality_ = [
+                highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                for i in integer
+            ]
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("time_limit", float(time_limit))
+        h.setOptionValue("mip_rel_gap", 1e-6)
+        h.passModel(lp)
+        h.run()
+        status = h.getModelStatus()
+        ms = highspy.HighsModelStatus
+        name = {
+            ms.kOptimal: "optimal",
+            ms.kInfeasible: "infeasible",
+            ms.kTimeLimit: "time_limit",
+            ms.kUnboundedOrInfeasible: "infeasible",
+        }.get(status, "error")
+        sol = h.getSolution()
+        return (
+            name,
+            np.array(sol.col_value),
+            np.array(sol.row_dual),
+            float(h.getInfo().objective_function_value),
+        )
+
+
+@dataclass(frozen=True)
+class MilpOutput:
+    solutions: list[OpfSolution]
+    linearisation_error_eur: float | None
+    findings: list[Finding]
+
+
+@dataclass(frozen=True)
+class _Index:
+    x: np.ndarray
+    p_rows: dict[int, int]
+    q_rows: dict[int, int]
+    v_rows: dict[int, int]
+    cap_rows: dict[tuple[int, int], tuple[list[int], float]]
+
+
+def _injections(grid: Grid, pf: PeriodFlex, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flex injections per bus (pu)."""
+    f = pf.flex
+    p = np.zeros(grid.n_bus)
+    q = np.zeros(grid.n_bus)
+    np.add.at(p, f.bus[~f.is_q], f.sign[~f.is_q] * x[~f.is_q])
+    np.add.at(q, f.bus[f.is_q], f.sign[f.is_q] * x[f.is_q])
+    return p, q
+
+
+def _specified(grid: Grid, fp: np.ndarray, fq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    p = -grid.pd + fp
+    np.add.at(p, grid.gen_bus[~grid.gen_is_ref], grid.gen_pg[~grid.gen_is_ref])
+    return p, -grid.qd + fq
+
+
+def _ext(grid: Grid, lin: Linearisation, fp: np.ndarray) -> float:
+    """External-grid P (pu): reference-bus injection plus what else sits at that bus."""
+    other = grid.gen_pg[(~grid.gen_is_ref) & (grid.gen_bus == grid.ref_bus)].sum()
+    return float(lin.p_ref + grid.pd[grid.ref_bus] - fp[grid.ref_bus] - other)
+
+
+def _period_rows(
+    b: _Builder,
+    grid: Grid,
+    pf: PeriodFlex,
+    lin: Linearisation,
+    x0: np.ndarray,
+    dur: float,
+    scale: np.ndarray,
+    opts: ClearingOptions,
+    ext_base: float,
+) -> _Index:
+    f, base = pf.flex, grid.base_mva
+    x = b.var(len(f.bus), 0.0, f.ub, f.cost * base * dur)
+    fp0, fq0 = _injections(grid, pf, x0)
+    inj0 = np.r_[fp0[lin.p_cols], fq0[lin.q_cols]]
+    pcols = b.var(grid.n_bus)
+    qcols = b.var(grid.n_bus)
+    p_rows, q_rows = {}, {}
+    for bus in np.flatnonzero(grid.active):
+        sel = np.flatnonzero((f.bus == bus) & ~f.is_q)
+        p_rows[int(bus)] = b.row([*x[sel], pcols[bus]], [*f.sign[sel], -1.0], 0.0, 0.0)
+        sel = np.flatnonzero((f.bus == bus) & f.is_q)
+        q_rows[int(bus)] = b.row([*x[sel], qcols[bus]], [*f.sign[sel], -1.0], 0.0, 0.0)
+    inj_vars = np.r_[pcols[lin.p_cols], qcols[lin.q_cols]]
+    ext0 = _ext(grid, lin, fp0)
+    # ext(x) = ext0 + dpref . (inj - inj0) - (p_ref_bus_flex - its value at x0)
+    ext_cols = [*inj_vars, pcols[grid.ref_bus]]
+    ext_vals = [*lin.dpref, -1.0]
+    ext_const = ext0 - float(lin.dpref @ inj0) + fp0[grid.ref_bus]
+    if opts.upstream_price_eur_per_mwh is None:
+        b.row(ext_cols, ext_vals, ext_base - ext_const, ext_base - ext_const)
+    else:
+        for c, v in zip(ext_cols, ext_vals, strict=True):
+            b.cost[int(c)] += opts.upstream_price_eur_per_mwh * base * dur * v
+    fixed = np.zeros(grid.n_bus, bool)
+    fixed[fixed_v_buses(grid)] = True
+    vm0 = np.abs(lin.v)
+    v_rows: dict[int, int] = {}
+    cap_rows: dict[tuple[int, int], tuple[list[int], float]] = {}
+    for bus in np.flatnonzero(grid.active & ~fixed):
+        row = lin.dvm[bus]
+        nz = np.flatnonzero(np.abs(row) > 1e-12)
+        shift = vm0[bus] - float(row @ inj0)
+        v_rows[int(bus)] = b.row(
+            inj_vars[nz], row[nz], grid.vmin[bus] - shift, grid.vmax[bus] - shift
+        )
+    limit = grid.rating * (opts.loading_max_percent / 100.0) * scale
+    for l_ in np.flatnonzero(np.isfinite(limit)):
+        for side, (ds, s0, end) in enumerate(
+            ((lin.dsf[l_], lin.sf[l_], grid.f[l_]), (lin.dst[l_], lin.st[l_], grid.t[l_]))
+        ):
+            pq = b.var(2)
+            nz = np.flatnonzero(np.abs(ds) > 1e-12)
+            lin_s0 = s0 - complex(ds @ inj0)
+            b.row([pq[0], *inj_vars[nz]], [1.0, *(-ds[nz].real)], lin_s0.real, lin_s0.real)
+            b.row([pq[1], *inj_vars[nz]], [1.0, *(-ds[nz].imag)], lin_s0.imag, lin_s0.imag)
+            cap = float(limit[l_] * vm0[end])
+            rows = [b.row(pq, [np.cos(ang), np.sin(ang)], -np.inf, cap) for ang in _ANGLES]
+            cap_rows[(int(l_), side)] = (rows, float(limit[l_] * vm0[end]))
+    return _Index(x, p_rows, q_rows, v_rows, cap_rows)
+
+
+def _offer_rows(
+    b: _Builder,
+    flexes: Sequence[PeriodFlex],
+    idx: Sequence[_Index],
+    offers: Sequence[ClearingOffer],
+    indices: Sequence[int],
+    durations: Sequence[float],
+    base: float,
+) -> list[int]:
+    """Blocks, minimum activation, energy limits and ramps. Returns the binary columns."""
+    binaries: list[int] = []
+    per_offer: dict[int, list[tuple[int, int]]] = {}
+    for t, pf in enumerate(flexes):
+        for kk in np.flatnonzero(pf.owner_kind == 0):
+            per_offer.setdefault(int(pf.owner[kk]), []).append((t, int(kk)))
+    for o, items in per_offer.items():
+        offer = offers[o]
+        if offer.block:
+            z = int(b.var(1, 0.0, 1.0, integer=True)[0])
+            binaries.append(z)
+            for t, k in items:
+                b.row([idx[t].x[k], z], [1.0, -flexes[t].flex.ub[k]], 0.0, 0.0)
+        elif offer.min_activation_mw > 0:
+            for t, k in items:
+                if flexes[t].component[k] > 1:
+                    continue  # the minimum applies to active power
+                y = int(b.var(1, 0.0, 1.0, integer=True)[0])
+                binaries.append(y)
+                b.row([idx[t].x[k], y], [1.0, -flexes[t].flex.ub[k]], -np.inf, 0.0)
+                b.row([idx[t].x[k], y], [1.0, -offer.min_activation_mw / base], 0.0, np.inf)
+        p_items = [(t, k) for t, k in items if flexes[t].component[k] <= 1]
+        if offer.energy_limit_mwh is not None and p_items:
+            b.row(
+                [idx[t].x[k] for t, k in p_items],
+                [base * durations[t] for t, _ in p_items],
+                -np.inf,
+                offer.energy_limit_mwh,
+            )
+        if offer.ramp_mw_per_period is not None:
+            by_t: dict[int, list[int]] = {}
+            for t, k in p_items:
+                by_t.setdefault(t, []).append(k)
+            for t in sorted(by_t):
+                prev = [u for u in by_t if indices[u] == indices[t] - 1]
+                if not prev:
+                    continue
+                u = prev[0]
+                cols = [idx[t].x[k] for k in by_t[t]] + [idx[u].x[k] for k in by_t[u]]
+                sign_t = [base * (1.0 if flexes[t].component[k] == 0 else -1.0) for k in by_t[t]]
+                sign_u = [-base * (1.0 if flexes[u].component[k] == 0 else -1.0) for k in by_t[u]]
+                r = offer.ramp_mw_per_period
+                b.row(cols, sign_t + sign_u, -r, r)
+    return binaries
+
+
+def _ac_check(grid: Grid, pf: PeriodFlex, x: np.ndarray, v0: np.ndarray) -> tuple[np.ndarray, bool]:
+    fp, fq = _injections(grid, pf, x)
+    p, q = _specified(grid, fp, fq)
+    return power_flow(grid, p, q, v0)
+
+
+def _violations(grid: Grid, lin: Linearisation, opts: ClearingOptions) -> tuple[float, np.ndarray]:
+    """(max violation: loading fraction or voltage pu, loading / limit per branch)."""
+    vm = np.abs(lin.v)
+    limit = grid.rating * opts.loading_max_percent / 100.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.maximum(np.abs(lin.sf) / vm[grid.f], np.abs(lin.st) / vm[grid.t]) / limit
+    ratio = np.where(np.isfinite(limit), ratio, 0.0)
+    act = grid.active
+    volt = np.maximum(grid.vmin[act] - vm[act], vm[act] - grid.vmax[act])
+    return float(max(0.0, ratio.max(initial=0.0) - 1.0, volt.max(initial=0.0))), ratio
+
+
+def solve_milp(
+    grids: Sequence[Grid],
+    flexes: Sequence[PeriodFlex],
+    offers: Sequence[ClearingOffer],
+    indices: Sequence[int],
+    durations: Sequence[float],
+    opts: ClearingOptions,
+    *,
+    ac_check: bool = True,
+) -> MilpOutput:
+    """Joint MILP over the periods with AC check and correction (see the module docstring)."""
+    findings: list[Finding] = []
+    volts = []
+    for g in grids:
+        v0 = g.vm * np.exp(1j * g.va)
+        if not g.converged:
+            p, q = _specified(g, np.zeros(g.n_bus), np.zeros(g.n_bus))
+            v0, _ = power_flow(g, p, q, np.ones(g.n_bus, complex))
+        volts.append(v0)
+    ext_base = [
+        _ext(g, linearise(g, v), np.zeros(g.n_bus)) for g, v in zip(grids, volts, strict=True)
+    ]
+    xs = [np.zeros(len(pf.flex.bus)) for pf in flexes]
+    scales = [np.ones(g.n_branch) for g in grids]
+    base = grids[0].base_mva
+    prev_obj: float | None = None
+    obj = 0.0
+    residual = np.inf
+    lins: list[Linearisation] = []
+    for _ in range(opts.max_ac_iterations if ac_check else 1):
+        lins = [linearise(g, v) for g, v in zip(grids, volts, strict=True)]
+        b = _Builder()
+        idx = [
+            _period_rows(b, g, pf, lin, x0, d, s, opts, e)
+            for g, pf, lin, x0, d, s, e in zip(
+                grids, flexes, lins, xs, durations, scales, ext_base, strict=True
+            )
+        ]
+        binaries = _offer_rows(b, flexes, idx, offers, indices, durations, base)
+        status, col, _, obj = b.solve(opts.time_limit_s)
+        if status != "optimal":
+            return MilpOutput(
+                [_failed(g, pf, status) for g, pf in zip(grids, flexes, strict=True)],
+                None,
+                findings,
+            )
+        xs = [np.clip(col[i.x], 0.0, None) for i in idx]
+        if not ac_check:
+            break
+        residual = 0.0
+        for t, (g, pf) in enumerate(zip(grids, flexes, strict=True)):
+            v, ok = _ac_check(g, pf, xs[t], volts[t])
+            if not ok:
+                findings.append(
+                    Finding(
+                        code="ac_check_diverged",
+                        severity="error",
+                        element=f"period:{indices[t]}",
+                        message="AC power flow of the MILP dispatch did not converge",
+                    )
+                )
+                return MilpOutput(
+                    [_failed(g, pf, "error") for g, pf in zip(grids, flexes, strict=True)],
+                    None,
+                    findings,
+                )
+            volts[t] = v
+            viol, ratio = _violations(g, linearise(g, v), opts)
+            residual = max(residual, viol)
+            over = ratio > 1.0 + 0.1 * opts.tolerance
+            scales[t][over] /= ratio[over]  # tighten the linear rating by the AC overshoot
+        converged = prev_obj is not None and abs(obj - prev_obj) <= opts.tolerance * (
+            1.0 + abs(obj)
+        )
+        if residual <= opts.tolerance and (converged or not binaries):
+            break
+        prev_obj = obj
+    # prices: the LP at the final point with the integers fixed
+    fixed = {int(c): float(round(col[c])) for c in binaries}
+    _, col, dual, _ = b.solve(opts.time_limit_s, fix=fixed)
+    lin_err = abs(obj - prev_obj) if prev_obj is not None else 0.0
+    sols = []
+    for t, (g, pf, i) in enumerate(zip(grids, flexes, idx, strict=True)):
+        lin = linearise(g, volts[t]) if ac_check else lins[t]
+        fp, _ = _injections(g, pf, xs[t])
+        ext = _ext(g, lin, fp)
+        lam_p, lam_q = np.full(g.n_bus, np.nan), np.full(g.n_bus, np.nan)
+        for bus, r in i.p_rows.items():
+            lam_p[bus] = dual[r] / (base * durations[t])
+        for bus, r in i.q_rows.items():
+            lam_q[bus] = dual[r] / (base * durations[t])
+        lin_err += _dual_weighted_residual(g, lin, i, dual, opts) if ac_check else 0.0
+        lin_err += (
+            abs(ext - ext_base[t])
+            * base
+            * durations[t]
+            * float(np.nanmax(np.abs(lam_p), initial=0.0))
+            if opts.upstream_price_eur_per_mwh is None
+            else 0.0
+        )
+        pg = g.gen_pg.copy()
+        pg[g.gen_is_ref] = ext
+        cost = float(pf.flex.cost @ xs[t]) * base
+        if opts.upstream_price_eur_per_mwh is not None:
+            cost += opts.upstream_price_eur_per_mwh * ext * base
+        sols.append(
+            OpfSolution(
+                status="optimal",
+                condition="optimal"
+                if residual <= opts.tolerance or not ac_check
+                else "ac_residual_above_tolerance",
+                message="",
+                objective=cost,
+                solve_time_s=0.0,
+                vm=np.abs(lin.v),
+                va=np.angle(lin.v),
+                sf=lin.sf,
+                st=lin.st,
+                pg=pg,
+                qg=np.zeros_like(pg),
+                x=xs[t],
+                lam_p=lam_p,
+                lam_q=lam_q,
+                mu_branch=np.zeros(g.n_branch),
+            )
+        )
+    if ac_check and residual > opts.tolerance:
+        findings.append(
+            Finding(
+                code="ac_residual",
+                severity="warning",
+                element="milp",
+                message=f"AC violation {residual:.4g} above tolerance after {opts.max_ac_iterations} iterations",
+            )
+        )
+    return MilpOutput(sols, lin_err, findings)
+
+
+def _dual_weighted_residual(
+    grid: Grid, lin: Linearisation, i: _Index, dual: np.ndarray, opts: ClearingOptions
+) -> float:
+    """First-order cost (EUR) of removing the AC violations left: |shadow price| x violation."""
+    vm = np.abs(lin.v)
+    total = 0.0
+    for bus, r in i.v_rows.items():
+        excess = max(grid.vmin[bus] - vm[bus], vm[bus] - grid.vmax[bus], 0.0)
+        total += abs(dual[r]) * excess
+    limit = grid.rating * opts.loading_max_percent / 100.0
+    for (l_, side), (rows, _) in i.cap_rows.items():
+        s, end = (lin.sf[l_], grid.f[l_]) if side == 0 else (lin.st[l_], grid.t[l_])
+        excess = max(abs(s) - limit[l_] * vm[end], 0.0)
+        total += max(abs(dual[r]) for r in rows) * excess
+    return float(total)
+
+
+def _failed(grid: Grid, pf: PeriodFlex, status: str) -> OpfSolution:
+    nan = np.full(grid.n_bus, np.nan)
+    return OpfSolution(
+        status=status,
+        condition=status,
+        message=f"MILP ended {status}",
+        objective=float("nan"),
+        solve_time_s=0.0,
+        vm=grid.vm,
+        va=grid.va,
+        sf=np.zeros(grid.n_branch, complex),
+        st=np.zeros(grid.n_branch, complex),
+        pg=grid.gen_pg,
+        qg=grid.gen_pg * 0,
+        x=np.zeros(len(pf.flex.bus)),
+        lam_p=nan,
+        lam_q=nan,
+        mu_branch=np.zeros(grid.n_branch),
+    )
