@@ -38,6 +38,8 @@ from gateway.http.hooks import PrettyResponse, require_json_body
 from gateway.http.openapi import API_KEY_SCHEME
 from gateway.http.problems import EXCEPTION_HANDLERS
 from gateway.http.schema import forbid_unknown_properties
+from gateway.messaging.connection import NatsLink
+from gateway.messaging.relay import OutboxRelay
 from gateway.settings import Settings
 
 log = logging.getLogger("flexgrid.gateway")
@@ -58,12 +60,15 @@ class AppParts:
     sessions: SessionService
     intake: OrderIntake
     orders: OrderService
+    outbox_wake: asyncio.Event
+    nats: NatsLink | None
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = utc_now) -> AppParts:
         db = Database(settings.database_url)
         authenticator = ApiKeyAuthenticator(db, settings.api_key_cache_s)
-        intake = OrderIntake(db, clock, settings.intake_batch_max)
+        outbox_wake = asyncio.Event()
+        intake = OrderIntake(db, clock, settings.intake_batch_max, on_commit=outbox_wake.set)
         return cls(
             settings=settings,
             db=db,
@@ -74,11 +79,17 @@ class AppParts:
             assets=AssetService(db, clock),
             sessions=SessionService(db, clock),
             intake=intake,
-            orders=OrderService(db, clock, intake),
+            orders=OrderService(db, clock, intake, on_commit=outbox_wake.set),
+            outbox_wake=outbox_wake,
+            nats=NatsLink(settings) if settings.nats_enabled else None,
         )
 
     def probes(self) -> dict[str, Probe]:
-        return {"database": self.db.ping}
+        probes: dict[str, Probe] = {"database": self.db.ping}
+        if self.nats is not None:
+            probes["nats"] = self.nats.probe_nats
+            probes["jetstream"] = self.nats.probe_jetstream
+        return probes
 
 
 async def _sweep_sessions(parts: AppParts) -> None:
@@ -90,6 +101,12 @@ async def _sweep_sessions(parts: AppParts) -> None:
                 log.info("closed %d market session(s) at gate closure", closed)
         except Exception:  # the database may be away for a moment; try again next round
             log.exception("gate-closure sweep failed")
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _openapi() -> OpenAPIConfig:
@@ -131,16 +148,19 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Litestar:
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         if settings.run_migrations:
             await migrate.upgrade(parts.db.engine)
-        await parts.intake.start()
-        sweeper = asyncio.create_task(_sweep_sessions(parts), name="gate-closure-sweep")
-        try:
+        async with contextlib.AsyncExitStack() as stack:
+            await parts.intake.start()
+            stack.push_async_callback(parts.db.dispose)
+            stack.push_async_callback(parts.intake.stop)
+            if parts.nats is not None:
+                await parts.nats.start()
+                stack.push_async_callback(parts.nats.stop)
+                relay = OutboxRelay(parts.db, parts.nats.js, clock, parts.outbox_wake)
+                await relay.start()
+                stack.push_async_callback(relay.stop)
+            sweeper = asyncio.create_task(_sweep_sessions(parts), name="gate-closure-sweep")
+            stack.push_async_callback(_cancel, sweeper)
             yield
-        finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
-            await parts.intake.stop()
-            await parts.db.dispose()
 
     def constant(value: object) -> Provide:
         return Provide(lambda: value, use_cache=True, sync_to_thread=False)

@@ -26,6 +26,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     tls_keyfile: Path | None = None
     # Sessions whose gate closure passed are moved to `closed` this often.
     session_sweep_s: float = 1.0
+    # NATS: a server or cluster (comma-separated URLs); None starts an embedded nats-server.
+    nats_url: str | None = None
+    nats_credentials: Path | None = None
+    nats_tls_ca: Path | None = None
+    nats_tls_cert: Path | None = None
+    nats_tls_key: Path | None = None
+    nats_stream_replicas: int = 1
+    # False: no NATS at all (unit tests of the REST layer); orders then wait in the outbox.
+    nats_enabled: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -49,4 +58,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             run_migrations=env.get("FLEXGRID_RUN_MIGRATIONS", "1") not in ("0", "false", "no"),
             tls_certfile=optional_path("FLEXGRID_TLS_CERTFILE"),
             tls_keyfile=optional_path("FLEXGRID_TLS_KEYFILE"),
+            nats_url=env.get("FLEXGRID_NATS_URL") or None,
+            nats_credentials=optional_path("FLEXGRID_NATS_CREDENTIALS"),
+            nats_tls_ca=optional_path("FLEXGRID_NATS_TLS_CA"),
+            nats_tls_cert=optional_path("FLEXGRID_NATS_TLS_CERT"),
+            nats_tls_key=optional_path("FLEXGRID_NATS_TLS_KEY"),
+            nats_stream_replicas=int(env.get("FLEXGRID_NATS_STREAM_REPLICAS", "1")),
         )

@@ -189,6 +189,51 @@ class OrderAuditRow(SQLModel, table=True):
     to_status: str = Field(max_length=16)
 
 
+class OutboxRow(SQLModel, table=True):
+    """Messages to publish, written in the same transaction as the change they announce.
+
+    The relay publishes them with `Nats-Msg-Id` = `id` and then sets `sent_at`; a crash in
+    between publishes again after restart and JetStream drops the duplicate.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "seq"),)
+    seq: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    id: str = Field(max_length=200, unique=True)
+    subject: str = Field(max_length=255)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_ts())
+    sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class JobRow(SQLModel, table=True):
+    __tablename__ = "job"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('accepted','running','completed','failed','cancelled')",
+            name="ck_job_status",
+        ),
+        Index("ix_job_owner_created", "owner_id", "created_at"),
+    )
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=64)
+    owner_id: str = Field(foreign_key="participant.id", max_length=64)
+    status: str = Field(max_length=16)
+    progress: float = 0.0
+    message: str = Field(default="", max_length=1000)
+    attempt: int = 0
+    input: str = Field(sa_column=Column(Text, nullable=False))
+    output: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    problem: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+
+
 def _table(model: type[SQLModel]) -> Table:
     # SQLModel types `__table__` loosely; Core queries want the Table itself.
     return cast(Table, getattr(model, "__table__"))  # noqa: B009
@@ -202,3 +247,5 @@ flex_asset = _table(FlexAssetRow)
 market_session = _table(MarketSessionRow)
 flex_order = _table(FlexOrderRow)
 order_audit = _table(OrderAuditRow)
+outbox = _table(OutboxRow)
+job = _table(JobRow)

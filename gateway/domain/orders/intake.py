@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.db.database import Database
-from gateway.db.tables import flex_order, grid_node, market_session, order_audit
+from gateway.db.tables import flex_order, grid_node, market_session, order_audit, outbox
 from gateway.domain.clock import Clock
 from gateway.errors import Conflict, GatewayError, NotFound, ServiceUnavailable, Unprocessable
 from gateway.messages.problems import FieldError
@@ -37,6 +38,7 @@ class IdempotencyRace(Exception):
 class PendingOrder:
     row: dict[str, Any]
     audit: dict[str, Any]
+    outbox: dict[str, Any]
     future: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -47,8 +49,15 @@ class PendingOrder:
 
 
 class OrderIntake:
-    def __init__(self, db: Database, clock: Clock, batch_max: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        batch_max: int,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
         self._db = db
+        self._on_commit = on_commit
         self._clock = clock
         self._batch_max = batch_max
         self._queue: asyncio.Queue[PendingOrder] = asyncio.Queue()
@@ -90,6 +99,7 @@ class OrderIntake:
                 if accepted:
                     await conn.execute(insert(flex_order), [o.row for o in accepted])
                     await conn.execute(insert(order_audit), [o.audit for o in accepted])
+                    await conn.execute(insert(outbox), [o.outbox for o in accepted])
         except IntegrityError:
             if len(batch) == 1:
                 batch[0].fail(IdempotencyRace())
@@ -105,6 +115,8 @@ class OrderIntake:
             return
         for order in accepted:
             order.future.set_result(None)
+        if accepted and self._on_commit is not None:
+            self._on_commit()
 
     async def _check(self, conn: AsyncConnection, batch: list[PendingOrder]) -> list[PendingOrder]:
         """Refuse orders whose session is not open any more or whose node is unknown."""

@@ -13,12 +13,21 @@ from sqlalchemy import insert, select, update
 from gateway.auth.caller import Caller
 from gateway.auth.scopes import OFFERS_READ, OFFERS_WRITE, REQUESTS_READ, REQUESTS_WRITE
 from gateway.db.database import Database
-from gateway.db.tables import flex_asset, flex_order, grid_zone, market_session, order_audit
+from gateway.db.tables import (
+    flex_asset,
+    flex_order,
+    grid_zone,
+    market_session,
+    order_audit,
+    outbox,
+)
 from gateway.domain.clock import Clock, new_id
 from gateway.domain.orders.intake import IdempotencyRace, OrderIntake, PendingOrder
 from gateway.domain.paging import decode_int_cursor, encode_cursor
 from gateway.errors import Conflict, Forbidden, NotFound, Unprocessable
+from gateway.messages import subjects
 from gateway.messages.common import DeliveryWindow, Role
+from gateway.messages.events import FlexOfferStored, FlexRequestStored, OrderStatusChanged
 from gateway.messages.orders import (
     FlexOffer,
     FlexOfferSubmit,
@@ -54,8 +63,15 @@ def request_digest(kind: Kind, body: msgspec.Struct) -> str:
 
 
 class OrderService:
-    def __init__(self, db: Database, clock: Clock, intake: OrderIntake) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        intake: OrderIntake,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
         self._db = db
+        self._on_commit = on_commit
         self._clock = clock
         self._intake = intake
         self._sessions: dict[str, SessionInfo] = {}
@@ -172,6 +188,12 @@ class OrderService:
                     "action": "submitted",
                     "from_status": None,
                     "to_status": OrderStatus.ACTIVE.value,
+                },
+                outbox={
+                    "id": f"order.{order.id}.stored",
+                    "subject": subjects.order_events(order.zone_id),
+                    "payload": msgspec.json.encode(_stored_event(order)).decode(),
+                    "created_at": now,
                 },
             )
             try:
@@ -363,7 +385,31 @@ class OrderService:
                     to_status=OrderStatus.WITHDRAWN.value,
                 )
             )
+            event = OrderStatusChanged(
+                order_id=order_id,
+                kind=kind,
+                session_id=current.session_id,
+                at=now,
+                from_status=OrderStatus.ACTIVE,
+                to_status=OrderStatus.WITHDRAWN,
+            )
+            await conn.execute(
+                insert(outbox).values(
+                    id=f"order.{order_id}.withdrawn",
+                    subject=subjects.order_events(current.zone_id),
+                    payload=msgspec.json.encode(event).decode(),
+                    created_at=now,
+                )
+            )
+        if self._on_commit is not None:
+            self._on_commit()
         return msgspec.structs.replace(current, status=OrderStatus.WITHDRAWN)
+
+
+def _stored_event(order: Order) -> FlexRequestStored | FlexOfferStored:
+    if isinstance(order, FlexRequest):
+        return FlexRequestStored(order=order)
+    return FlexOfferStored(order=order)
 
 
 def _decode(order_type: type[OrderT], body: str, status: str) -> OrderT:
