@@ -39,6 +39,7 @@ from gateway.http.openapi import API_KEY_SCHEME
 from gateway.http.problems import EXCEPTION_HANDLERS
 from gateway.http.schema import forbid_unknown_properties
 from gateway.messaging.connection import NatsLink
+from gateway.messaging.order_intake import NatsOrderIntake
 from gateway.messaging.relay import OutboxRelay
 from gateway.settings import Settings
 
@@ -158,6 +159,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Litestar:
                 relay = OutboxRelay(parts.db, parts.nats.js, clock, parts.outbox_wake)
                 await relay.start()
                 stack.push_async_callback(relay.stop)
+                nats_intake = NatsOrderIntake(
+                    parts.nats.nc, parts.orders, parts.authenticator, parts.limiter
+                )
+                await nats_intake.start()
+                stack.push_async_callback(nats_intake.stop)
             sweeper = asyncio.create_task(_sweep_sessions(parts), name="gate-closure-sweep")
             stack.push_async_callback(_cancel, sweeper)
             yield
