@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +25,8 @@ from gateway.domain.assets.controller import AssetController
 from gateway.domain.assets.service import AssetService
 from gateway.domain.clock import Clock, utc_now
 from gateway.domain.health.controller import HealthController, Probe
+from gateway.domain.jobs.controller import JobController
+from gateway.domain.jobs.service import JobService, installed_engine_kinds
 from gateway.domain.orders.controller import FlexOfferController, FlexRequestController
 from gateway.domain.orders.intake import OrderIntake
 from gateway.domain.orders.service import OrderService
@@ -39,6 +41,7 @@ from gateway.http.openapi import API_KEY_SCHEME
 from gateway.http.problems import EXCEPTION_HANDLERS
 from gateway.http.schema import forbid_unknown_properties
 from gateway.messaging.connection import NatsLink
+from gateway.messaging.job_events import JobEventConsumer
 from gateway.messaging.order_intake import NatsOrderIntake
 from gateway.messaging.relay import OutboxRelay
 from gateway.settings import Settings
@@ -63,9 +66,15 @@ class AppParts:
     orders: OrderService
     outbox_wake: asyncio.Event
     nats: NatsLink | None
+    jobs: JobService
 
     @classmethod
-    def build(cls, settings: Settings, clock: Clock = utc_now) -> AppParts:
+    def build(
+        cls,
+        settings: Settings,
+        clock: Clock = utc_now,
+        engine_kinds: Callable[[], frozenset[str]] = installed_engine_kinds,
+    ) -> AppParts:
         db = Database(settings.database_url)
         authenticator = ApiKeyAuthenticator(db, settings.api_key_cache_s)
         outbox_wake = asyncio.Event()
@@ -83,6 +92,7 @@ class AppParts:
             orders=OrderService(db, clock, intake, on_commit=outbox_wake.set),
             outbox_wake=outbox_wake,
             nats=NatsLink(settings) if settings.nats_enabled else None,
+            jobs=JobService(db, clock, outbox_wake.set, engine_kinds),
         )
 
     def probes(self) -> dict[str, Probe]:
@@ -137,8 +147,13 @@ def _openapi() -> OpenAPIConfig:
     )
 
 
-def create_app(settings: Settings, *, clock: Clock = utc_now) -> Litestar:
-    parts = AppParts.build(settings, clock)
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    engine_kinds: Callable[[], frozenset[str]] = installed_engine_kinds,
+) -> Litestar:
+    parts = AppParts.build(settings, clock, engine_kinds)
 
     async def provide_caller(request: Request[Any, Any, Any]) -> Caller:
         caller = await parts.authenticator.authenticate(key_from_headers(request.headers))
@@ -164,6 +179,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Litestar:
                 )
                 await nats_intake.start()
                 stack.push_async_callback(nats_intake.stop)
+                job_events = JobEventConsumer(parts.db, parts.nats.js)
+                await job_events.start()
+                stack.push_async_callback(job_events.stop)
             sweeper = asyncio.create_task(_sweep_sessions(parts), name="gate-closure-sweep")
             stack.push_async_callback(_cancel, sweeper)
             yield
@@ -181,6 +199,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Litestar:
             SessionController,
             FlexRequestController,
             FlexOfferController,
+            JobController,
         ],
         dependencies={
             "caller": Provide(provide_caller),
@@ -190,6 +209,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Litestar:
             "sessions": constant(parts.sessions),
             "orders": constant(parts.orders),
             "probes": constant(parts.probes()),
+            "jobs": constant(parts.jobs),
+            "nats_link": constant(parts.nats),
         },
         lifespan=[lifespan],
         before_request=require_json_body,

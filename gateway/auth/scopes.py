@@ -19,8 +19,9 @@ REQUESTS_READ = "requests:read"
 REQUESTS_WRITE = "requests:write"
 OFFERS_READ = "offers:read"
 OFFERS_WRITE = "offers:write"
+JOBS_RUN = "jobs:run"
 
-_EVERYONE = (KEYS_SELF, ZONES_READ, SESSIONS_READ)
+_EVERYONE = (KEYS_SELF, ZONES_READ, SESSIONS_READ, JOBS_RUN)
 
 ROLE_SCOPES: MappingProxyType[Role, frozenset[str]] = MappingProxyType(
     {

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
 from gateway.messages.common import Id, UtcDatetime
+from gateway.messages.problems import ProblemDetails
 
 
 class JobStatus(enum.StrEnum):
@@ -30,11 +31,28 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     result_url: str | None = None
 
 
-class JobEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """A status event on a job's subject; `progress` in [0, 1]."""
+EngineKind = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9-]*$", description="Engine kind"
+    ),
+]
 
+
+class JobSubmit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    kind: EngineKind
+    input: Annotated[
+        dict[str, Any], msgspec.Meta(description="The engine's input, validated by the engine")
+    ]
+
+
+class JobResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     job_id: Id
-    at: UtcDatetime
     status: JobStatus
-    progress: float = 0.0
-    message: str = ""
+    output: Any = None
+    problem: ProblemDetails | None = None
+
+
+class JobPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[Job]
+    next_cursor: str | None = None
