@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint fmt bench openapi serve clean
+.PHONY: install demo test lint fmt bench openapi asyncapi serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -23,7 +23,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint asyncapi/node_modules/.package-lock.json
 	$(BIN)/pytest
 
 fmt: install
@@ -35,6 +35,13 @@ bench: install
 
 openapi: install
 	$(BIN)/flexgrid openapi --output openapi/openapi.json
+
+# The official AsyncAPI parser (npm, pinned by asyncapi/package-lock.json) for tests/test_asyncapi.py.
+asyncapi/node_modules/.package-lock.json: asyncapi/package.json asyncapi/package-lock.json
+	npm ci --prefix asyncapi --no-audit --no-fund
+
+asyncapi: install
+	$(BIN)/python -m gateway.asyncapi_doc --output asyncapi/asyncapi.yaml
 
 serve: install
 	$(BIN)/flexgrid serve

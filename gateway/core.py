@@ -171,7 +171,13 @@ def create_app(
             if parts.nats is not None:
                 await parts.nats.start()
                 stack.push_async_callback(parts.nats.stop)
-                relay = OutboxRelay(parts.db, parts.nats.js, clock, parts.outbox_wake)
+                relay = OutboxRelay(
+                    parts.db,
+                    parts.nats.js,
+                    clock,
+                    parts.outbox_wake,
+                    failpoint=settings.failpoint,
+                )
                 await relay.start()
                 stack.push_async_callback(relay.stop)
                 nats_intake = NatsOrderIntake(

@@ -35,6 +35,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     nats_stream_replicas: int = 1
     # False: no NATS at all (unit tests of the REST layer); orders then wait in the outbox.
     nats_enabled: bool = True
+    # Crash tests only: `relay.after_publish` makes the process SIGKILL itself between a
+    # relay's publish and its mark, the window no outside timing hits reliably.
+    failpoint: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -64,4 +67,5 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             nats_tls_cert=optional_path("FLEXGRID_NATS_TLS_CERT"),
             nats_tls_key=optional_path("FLEXGRID_NATS_TLS_KEY"),
             nats_stream_replicas=int(env.get("FLEXGRID_NATS_STREAM_REPLICAS", "1")),
+            failpoint=env.get("FLEXGRID_FAILPOINT") or None,
         )

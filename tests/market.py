@@ -140,3 +140,63 @@ class Market:
         await self.zone("zone2", "dso2")
         await self.session("session", "zone")
         await self.session("session2", "zone2")
+
+    # --- added for tests/gateway: objects owned by a given participant --------------------
+
+    async def key_for(self, alias: str) -> tuple[str, str]:
+        """Issue one more key for `alias` (by the FMO); returns (key id, key)."""
+        issued = await self.call(
+            "POST", "/v1/api-keys", self.fmo_key, {"participant_id": self.ids[alias]}
+        )
+        assert issued.status_code == 201, issued.text
+        return issued.json()["api_key"]["id"], issued.json()["key"]
+
+    async def asset(
+        self, owner_alias: str, zone_alias: str, *, decide_by: str | None = None
+    ) -> str:
+        """Register an asset of `owner_alias` at node-1; `decide_by` confirms it at once."""
+        response = await self.call(
+            "POST",
+            "/v1/flex-assets",
+            self.keys[owner_alias],
+            {
+                "name": f"asset-{uuid.uuid4().hex[:8]}",
+                "zone_id": self.ids[zone_alias],
+                "node_mrid": "node-1",
+                "kind": "battery",
+                "p_max_mw": 2.0,
+                "q_max_mvar": 1.0,
+            },
+        )
+        assert response.status_code == 201, response.text
+        asset_id = str(response.json()["id"])
+        if decide_by is not None:
+            key = self.fmo_key if decide_by == "fmo" else self.keys[decide_by]
+            decided = await self.call(
+                "POST",
+                f"/v1/flex-assets/{asset_id}/prequalification",
+                key,
+                {"decision": "confirmed"},
+            )
+            assert decided.status_code == 200, decided.text
+        return asset_id
+
+    async def flex_offer(self, submitter_alias: str, session_alias: str, **over: Any) -> str:
+        response = await self.call(
+            "POST",
+            "/v1/flex-offers",
+            self.keys[submitter_alias],
+            self.offer_body(session_alias, **over),
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    async def flex_request(self, submitter_alias: str, session_alias: str, **over: Any) -> str:
+        response = await self.call(
+            "POST",
+            "/v1/flex-requests",
+            self.keys[submitter_alias],
+            self.request_body(session_alias, **over),
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])

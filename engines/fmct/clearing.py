@@ -20,7 +20,7 @@ import numpy as np
 
 from engines.fmct.acopf import OpfSolution, Units, solve_opf
 from engines.fmct.market import PeriodFlex, period_flex, validate, without
-from engines.fmct.milp import solve_milp
+from engines.fmct.milp import MilpModel, solve_milp
 from engines.fmct.network import Grid, bus_keys, period_grid
 from engines.fmct.pricing import SettledPeriod, settle
 from engines.fmct.report import period_result, residual_violation
@@ -34,6 +34,7 @@ from engines.fmct.schema import (
 )
 
 Progress = Callable[[float, str], None] | None
+ACOPF_REL_TOL = 1e-6  # relative accuracy of an interior-point objective (the NLP tolerance is 1e-8)
 
 
 def clearing_units(grid: Grid, options: ClearingOptions) -> Units:
@@ -69,6 +70,13 @@ def _map(args: list[tuple[Grid, PeriodFlex, ClearingOptions]], workers: int) -> 
         with ProcessPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(_solve_period, args))
     return [_solve_period(a) for a in args]
+
+
+def _clean(added: float, noise: float) -> float:
+    """A participant's added cost is >= 0 in exact arithmetic (its removal only shrinks the feasible
+    set of the same model); a negative value within the solvers' tolerance is noise and reads 0.
+    Anything below that is left as is: settle() reports it."""
+    return 0.0 if -noise <= added < 0.0 else added
 
 
 def _error(
@@ -131,6 +139,7 @@ def clear(
     )
     say(0.1, f"solving {opts.method}")
     lin_err: float | None = None
+    milp_model: MilpModel | None = None
     if opts.method == "acopf":
         if linked:
             return _error(
@@ -144,6 +153,7 @@ def clear(
     else:
         milp_out = solve_milp(grids, flexes, offers, indices, durations, opts)
         sols, lin_err = milp_out.solutions, milp_out.linearisation_error_eur
+        milp_model = milp_out.model
         findings += milp_out.findings
     bad = [s for s in sols if s.status != "optimal"]
     if bad:
@@ -165,27 +175,29 @@ def clear(
         for g, f, s, d in zip(grids, flexes, sols, durations, strict=True)
     ]
 
-    def objective_without(kind: int, owners: set[int]) -> float | None:
-        if opts.method == "milp":
-            reduced = [without(f, kind, owners) for f in flexes]
-            out = solve_milp(grids, reduced, offers, indices, durations, opts, ac_check=False)
-            if any(s.status != "optimal" for s in out.solutions):
+    def mask(f: PeriodFlex, kind: int, owners: set[int]) -> np.ndarray:
+        return (f.owner_kind == kind) & np.isin(f.owner, list(owners))  # type: ignore[no-any-return]
+
+    def added_cost(kind: int, owners: set[int]) -> float | None:
+        """Objective without ``owners`` minus objective with them, over all periods, from the same
+        model as the clearing (None: infeasible without them)."""
+        if milp_model is not None:
+            alt_obj = milp_model.objective_without([mask(f, kind, owners) for f in flexes])
+            if alt_obj is None:
                 return None
-            return float(
-                sum(s.objective * d for s, d in zip(out.solutions, durations, strict=True))
-            )
-        total = objective
+            return _clean(alt_obj - milp_model.objective_eur, milp_model.noise_eur(alt_obj))
+        total, scale = 0.0, 1.0
         for t, (g, f, s) in enumerate(zip(grids, flexes, sols, strict=True)):
-            mine = (f.owner_kind == kind) & np.isin(f.owner, list(owners)) & (s.x > 1e-9)
-            if not mine.any():
+            if not (mask(f, kind, owners) & (s.x > 1e-9)).any():
                 continue  # removing variables that are zero at the optimum leaves it optimal
             alt = _solve_period((g, without(f, kind, owners), opts))
             if alt.status != "optimal":
                 return None
             total += (alt.objective - s.objective) * durations[t]
-        return total
+            scale += (abs(alt.objective) + abs(s.objective)) * durations[t]
+        return _clean(total, ACOPF_REL_TOL * scale)
 
-    st = settle(opts.pricing, settled, offers, requests, objective_without, objective)
+    st = settle(opts.pricing, settled, offers, requests, added_cost)
     periods = [
         period_result(g, f, s, t, offers, requests, opts)
         for g, f, s, t in zip(grids, flexes, sols, indices, strict=True)

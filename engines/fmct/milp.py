@@ -24,6 +24,10 @@ from engines.fmct.schema import ClearingOffer, ClearingOptions, Finding
 from engines.fmct.sensitivity import Linearisation, fixed_v_buses, linearise, power_flow
 
 FACETS = 16
+# HiGHS tolerances, set explicitly so that the clearing and its VCG re-solves share them
+PRIMAL_FEASIBILITY_TOL = 1e-7
+MIP_REL_GAP = 1e-6
+MIP_ABS_GAP = 1e-6
 _ANGLES = 2 * np.pi * np.arange(FACETS) / FACETS
 
 
@@ -70,14 +74,21 @@ class _Builder:
         return r
 
     def solve(
-        self, time_limit: float, fix: dict[int, float] | None = None
+        self,
+        time_limit: float,
+        fix: dict[int, float] | None = None,
+        zero: np.ndarray | None = None,
     ) -> tuple[str, np.ndarray, np.ndarray, float]:
+        """Solve; ``fix`` pins columns (and relaxes integrality: the pricing LP), ``zero`` sets the
+        upper bounds of columns to zero (the VCG re-solves). Everything else is the same model."""
         n, m = len(self.cost), len(self.rlo)
         a = sp.csc_matrix((self.vals, (self.rows, self.cols)), shape=(m, n))
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n, m
         lb, ub = np.array(self.lb), np.array(self.ub)
         integer = np.array(self.integer)
+        if zero is not None and len(zero):
+            ub[zero] = 0.0
         if fix:
             idx = np.fromiter(fix.keys(), int)
             lb[idx] = ub[idx] = np.fromiter(fix.values(), float)
@@ -94,7 +105,10 @@ class _Builder:
         h = highspy.Highs()  # type: ignore[no-untyped-call]
         h.setOptionValue("output_flag", False)
         h.setOptionValue("time_limit", float(time_limit))
-        h.setOptionValue("mip_rel_gap", 1e-6)
+        h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
+        h.setOptionValue("mip_abs_gap", MIP_ABS_GAP)
+        h.setOptionValue("primal_feasibility_tolerance", PRIMAL_FEASIBILITY_TOL)
+        h.setOptionValue("mip_feasibility_tolerance", PRIMAL_FEASIBILITY_TOL)
         h.passModel(lp)
         h.run()
         status = h.getModelStatus()
@@ -115,10 +129,43 @@ class _Builder:
 
 
 @dataclass(frozen=True)
+class MilpModel:
+    """The final MILP of a clearing (the one whose dispatch was accepted) and its objective.
+
+    VCG re-solves must use exactly this model (same linearisation points, tightened ratings, coupling
+    constraint, integers and solver tolerances), only without a participant's variables: otherwise the
+    "without" objective can undercut the "with" one and a seller would be paid below its bid.
+    """
+
+    builder: _Builder
+    x_cols: list[np.ndarray]
+    objective_eur: float
+    time_limit_s: float
+
+    def objective_without(self, masks: Sequence[np.ndarray]) -> float | None:
+        """Model objective with the flagged variables (one boolean mask per period) forced to zero;
+        None when that is infeasible or not solved to optimality."""
+        zero = np.concatenate(
+            [cols[np.asarray(m, bool)] for cols, m in zip(self.x_cols, masks, strict=True)]
+        ).astype(np.int64)
+        if not zero.size:
+            return self.objective_eur
+        status, _, _, obj = self.builder.solve(self.time_limit_s, zero=zero)
+        return obj if status == "optimal" else None
+
+    def noise_eur(self, other: float) -> float:
+        """How far two optimal objectives of this model (this one and ``other``) can be apart from
+        solver tolerances alone: the MIP gaps plus every variable off by the feasibility tolerance."""
+        gaps = MIP_REL_GAP * (abs(self.objective_eur) + abs(other)) + 2 * MIP_ABS_GAP
+        return gaps + PRIMAL_FEASIBILITY_TOL * float(np.abs(self.builder.cost).sum())
+
+
+@dataclass(frozen=True)
 class MilpOutput:
     solutions: list[OpfSolution]
     linearisation_error_eur: float | None
     findings: list[Finding]
+    model: MilpModel | None = None
 
 
 @dataclass(frozen=True)
@@ -422,7 +469,8 @@ def solve_milp(
                 message=f"AC violation {residual:.4g} above tolerance after {opts.max_ac_iterations} iterations",
             )
         )
-    return MilpOutput(sols, lin_err, findings)
+    model = MilpModel(b, [i.x for i in idx], obj, opts.time_limit_s)
+    return MilpOutput(sols, lin_err, findings, model)
 
 
 def _dual_weighted_residual(

@@ -65,10 +65,11 @@ def settle(
     periods: Sequence[SettledPeriod],
     offers: Sequence[ClearingOffer],
     requests: Sequence[ClearingRequest],
-    objective_without: Callable[[int, set[int]], float | None] | None = None,
-    objective: float = 0.0,
+    added_cost: Callable[[int, set[int]], float | None] | None = None,
 ) -> Settlement:
-    """Payments under ``rule``; ``objective_without(kind, owners)`` re-solves for VCG (None = infeasible)."""
+    """Payments under ``rule``. For VCG, ``added_cost(kind, owners)`` is the objective without the
+    participant's orders minus the objective with them, both from the same model (None = infeasible
+    without them)."""
     ledger = _ledger(periods)
     findings: list[Finding] = []
     # per order: amount received and uplift
@@ -92,8 +93,8 @@ def settle(
     for (kind, pid), owners in sorted(participants.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         bid = sum(ledger[(kind, i)][0] for i in owners)
         if rule == "vcg":
-            without = objective_without(kind, owners) if objective_without else None
-            if without is None or not np.isfinite(without):
+            added = added_cost(kind, owners) if added_cost else None
+            if added is None or not np.isfinite(added):
                 findings.append(
                     Finding(
                         code="vcg_pivotal",
@@ -105,7 +106,17 @@ def settle(
                 got = bid
             else:
                 # bid + (welfare with - welfare without) = bid + (objective without - objective with)
-                got = bid + (without - objective)
+                got = bid + added
+                if added < 0.0:
+                    findings.append(
+                        Finding(
+                            code="vcg_negative_contribution",
+                            severity="warning",
+                            element=pid,
+                            message=f"the clearing improves by {-added:.6g} EUR without this "
+                            "participant: its dispatch was not optimal",
+                        )
+                    )
         else:
             got = sum(amount[(kind, i)] for i in owners)
         up = sum(uplift.get((kind, i), 0.0) for i in owners)

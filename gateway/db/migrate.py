@@ -38,6 +38,18 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         )
 
 
+def head_revision() -> str:
+    """The single head of the migration scripts (several heads would be a merge to make)."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(_SCRIPTS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if head is None:
+        raise RuntimeError("no migration scripts found")
+    return head
+
+
 def revision_autogenerate(connection: Connection, message: str) -> None:
     """Developer helper: write a new migration from the difference to `tables.py`."""
     command.revision(_config(connection), message=message, autogenerate=True)

@@ -70,6 +70,9 @@ class NatsLink:
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
             connect_timeout=5,
+            # Our subscriptions are closed before the drain; do not let a stuck one hold the
+            # shutdown for nats-py's default 30 s.
+            drain_timeout=5,
         )
         self._js = self._nc.jetstream(timeout=10)
         await ensure_streams(self._js, replicas=self._settings.nats_stream_replicas)

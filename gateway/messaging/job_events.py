@@ -85,9 +85,10 @@ class JobEventConsumer:
         self._db = db
         self._js = js
         self._task: asyncio.Task[None] | None = None
+        self._sub: Any = None
 
     async def start(self) -> None:
-        sub = await self._js.pull_subscribe(
+        self._sub = sub = await self._js.pull_subscribe(
             subjects.job_events("*"),
             durable=DURABLE,
             stream=subjects.EVENTS_STREAM,
@@ -105,6 +106,9 @@ class JobEventConsumer:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._sub is not None:
+            with contextlib.suppress(Exception):  # the connection may be gone already
+                await self._sub.unsubscribe()
 
     async def _run(self, sub: Any) -> None:
         while True:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 
 from nats.js import JetStreamContext
 from sqlalchemy import select, update
@@ -30,11 +32,13 @@ class OutboxRelay:
         wake: asyncio.Event,
         *,
         batch: int = 500,
+        failpoint: str | None = None,
     ) -> None:
         self._db = db
         self._js = js
         self._clock = clock
         self._batch = batch
+        self._failpoint = failpoint
         # Set by whoever commits outbox rows, so they go out now rather than at the next poll.
         self._wake = wake
         self._task: asyncio.Task[None] | None = None
@@ -86,6 +90,8 @@ class OutboxRelay:
                     for row_id, subject, payload in rows
                 )
             )
+            if self._failpoint == "relay.after_publish":
+                os.kill(os.getpid(), signal.SIGKILL)  # crash tests: published, not yet marked
             await conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_([row[0] for row in rows]))

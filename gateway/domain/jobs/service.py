@@ -15,8 +15,9 @@ from gateway.auth.scopes import JOBS_RUN
 from gateway.db.database import Database
 from gateway.db.tables import job, outbox
 from gateway.domain.clock import Clock, new_id
+from gateway.domain.jobs.policy import may_run
 from gateway.domain.paging import decode_cursor, encode_cursor
-from gateway.errors import Conflict, NotFound, Unprocessable
+from gateway.errors import Conflict, Forbidden, NotFound, Unprocessable
 from gateway.messages import subjects
 from gateway.messages.events import JobAccepted, JobCancelled, JobRequest
 from gateway.messages.jobs import Job, JobResult, JobStatus, JobSubmit
@@ -76,6 +77,8 @@ class JobService:
                 f"no engine of kind {data.kind!r}; installed: {', '.join(sorted(known)) or 'none'}",
                 errors=[FieldError(location="$.kind", message="unknown engine kind")],
             )
+        if not may_run(caller.role, data.kind):
+            raise Forbidden(f"the {caller.role.value} role may not run {data.kind} jobs")
         now = self._clock()
         job_id = new_id()
         payload = msgspec.json.encode(data.input)

@@ -105,7 +105,7 @@ class FlexRequestController(Controller):
         "/{order_id:str}/withdraw",
         operation_id="withdrawFlexRequest",
         status_code=200,
-        responses=problems(404, 409),
+        responses=problems(404, 409, 415),
     )
     async def withdraw(
         self, order_id: Id, caller: NamedDependency[Caller], orders: NamedDependency[OrderService]
@@ -169,7 +169,7 @@ class FlexOfferController(Controller):
         "/{order_id:str}/withdraw",
         operation_id="withdrawFlexOffer",
         status_code=200,
-        responses=problems(404, 409),
+        responses=problems(404, 409, 415),
     )
     async def withdraw(
         self, order_id: Id, caller: NamedDependency[Caller], orders: NamedDependency[OrderService]

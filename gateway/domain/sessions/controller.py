@@ -51,7 +51,7 @@ class SessionController(Controller):
         "/{session_id:str}/close",
         operation_id="closeMarketSession",
         status_code=200,
-        responses=problems(404, 409),
+        responses=problems(404, 409, 415),
     )
     async def close_session(
         self,
