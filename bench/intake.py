@@ -152,6 +152,7 @@ def start_server(
         "FLEXGRID_DATA_DIR": str(data_dir),
         "FLEXGRID_RATE_LIMIT_PER_S": "0",
         "FLEXGRID_API_KEY_CACHE_S": "60",
+        "FLEXGRID_ENGINES": "external",  # orders only: no engine threads beside the intake
     }
     if args.batch_max:
         env["FLEXGRID_INTAKE_BATCH_MAX"] = str(args.batch_max)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 
-from cim.model import GridModel
+import msgspec
+
+from cim.model import ELEMENT_LISTS, GridModel
 from cim.report import Finding, Severity
 from cim.scan import MANDATORY, Scan
 
@@ -180,9 +183,44 @@ def missing_slack(model: GridModel, scan: Scan) -> Iterable[Finding]:
         )
 
 
+def _non_finite(value: object, path: str) -> Iterable[str]:
+    if isinstance(value, float) and not math.isfinite(value):
+        yield path
+    elif isinstance(value, msgspec.Struct):
+        for name in value.__struct_fields__:
+            yield from _non_finite(getattr(value, name), name)
+
+
+def non_finite_values(model: GridModel, scan: Scan) -> Iterable[Finding]:
+    """NaN or infinity ("nan", "inf", "1e400" in the XML) parse as floats but mean nothing, and
+    the model could not be stored as JSON."""
+    for kind in ELEMENT_LISTS:
+        for element in getattr(model, kind):
+            for attribute in _non_finite(element, kind):
+                yield _f(
+                    "non_finite_value",
+                    "error",
+                    element.mrid,
+                    attribute,
+                    f"{kind[:-1]} {element.mrid}: {attribute} is not a finite number",
+                    scan,
+                )
+    for sv in model.sv_voltages:
+        if not (math.isfinite(sv.v_kv) and math.isfinite(sv.angle_degree)):
+            yield _f(
+                "non_finite_value",
+                "error",
+                sv.bus,
+                "SvVoltage",
+                f"the SV voltage of {sv.bus} is not a finite number",
+                scan,
+            )
+
+
 CHECKS: tuple[Callable[[GridModel, Scan], Iterable[Finding]], ...] = (
     missing_attributes,
     impossible_values,
+    non_finite_values,
     dangling_references,
     connectivity,
     missing_slack,

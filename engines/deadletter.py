@@ -11,14 +11,16 @@ from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from gateway.messages.subjects import PREFIX
+from gateway.messages.subjects import DEAD_LETTERS_STREAM as DEAD_LETTER_STREAM
+from gateway.messages.subjects import dead_letters as dead_letter_subject
 from gateway.messaging.streams import DUPLICATE_WINDOW_S
 
-DEAD_LETTER_STREAM = "ATP_DEAD_LETTERS"
-
-
-def dead_letter_subject(engine_kind: str = "*") -> str:
-    return f"{PREFIX}.deadletter.jobs.{engine_kind}"
+__all__ = [
+    "DEAD_LETTER_STREAM",
+    "dead_letter_config",
+    "dead_letter_subject",
+    "ensure_dead_letter_stream",
+]
 
 
 def dead_letter_config(replicas: int = 1) -> StreamConfig:

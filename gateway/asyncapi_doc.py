@@ -40,6 +40,7 @@ PARAMETERS = {
     "zone_id": "Grid zone identifier; `*` subscribes to every zone.",
     "engine_kind": "Engine kind, e.g. `fmct-needs`; one work queue per kind.",
     "job_id": "Job identifier, as returned when the job was submitted.",
+    "session_id": "Market session identifier; `*` subscribes to every session.",
 }
 
 DESCRIPTION = f"""\
@@ -129,7 +130,10 @@ def resolve_family(name: str) -> Any:
 
 
 def reply_family(spec: subjects.SubjectSpec) -> str:
-    """The reply of a request/reply subject: the stored order (`FlexOfferSubmit` -> `FlexOffer`)."""
+    """The reply of a request/reply subject: its `reply`, else the stored order
+    (`FlexOfferSubmit` -> `FlexOffer`)."""
+    if spec.reply is not None:
+        return spec.reply
     reply = spec.message.removesuffix("Submit")
     if reply == spec.message:
         raise LookupError(f"no reply family for {spec.name}: name its request `<Reply>Submit`")
@@ -221,10 +225,11 @@ def build_asyncapi() -> dict[str, Any]:
         sent = [_ref("channels", spec.name, "messages", spec.message)]
         if spec.request_reply:
             messages[spec.message] = _message(
-                spec.message, payloads[spec.message], "IntakeHeaders", spec.description
+                spec.message, payloads[spec.message], spec.request_headers, spec.description
             )
             reply = reply_family(spec)
-            messages[reply] = _message(reply, payloads[reply], None, f"The stored {reply}.")
+            summary = f"The stored {reply}." if spec.reply is None else f"The reply: {reply}."
+            messages[reply] = _message(reply, payloads[reply], None, summary)
             reply_channel = f"{spec.name}Reply"
             channels[reply_channel] = {
                 "address": None,

@@ -35,9 +35,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     nats_stream_replicas: int = 1
     # False: no NATS at all (unit tests of the REST layer); orders then wait in the outbox.
     nats_enabled: bool = True
+    # Engines: "in-process" serves every installed engine kind inside the gateway (threads; the
+    # embedded default), "external" leaves the job queues to `flexgrid worker` processes.
+    engines: str = "in-process"
     # Crash tests only: `relay.after_publish` makes the process SIGKILL itself between a
     # relay's publish and its mark, the window no outside timing hits reliably.
     failpoint: str | None = None
+    # Grid-model uploads: body limit (413 beyond), total uncompressed CIM bytes, uploads larger
+    # than `grid_import_async_bytes` (uncompressed) run as a job (202), worker processes for
+    # imports and exports (0: a thread of the gateway process, for tests and embedded use).
+    max_upload_bytes: int = 64 * 1024 * 1024
+    max_model_bytes: int = 512 * 1024 * 1024
+    grid_import_async_bytes: int = 8 * 1024 * 1024
+    grid_import_workers: int = 1
+
+    def __post_init__(self) -> None:
+        if self.engines not in ("in-process", "external"):
+            raise ValueError(
+                f"FLEXGRID_ENGINES={self.engines!r}: expected 'in-process' or 'external'"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -67,5 +83,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             nats_tls_cert=optional_path("FLEXGRID_NATS_TLS_CERT"),
             nats_tls_key=optional_path("FLEXGRID_NATS_TLS_KEY"),
             nats_stream_replicas=int(env.get("FLEXGRID_NATS_STREAM_REPLICAS", "1")),
+            engines=env.get("FLEXGRID_ENGINES", "in-process"),
             failpoint=env.get("FLEXGRID_FAILPOINT") or None,
+            max_upload_bytes=int(env.get("FLEXGRID_MAX_UPLOAD_BYTES", str(64 * 1024 * 1024))),
+            max_model_bytes=int(env.get("FLEXGRID_MAX_MODEL_BYTES", str(512 * 1024 * 1024))),
+            grid_import_async_bytes=int(
+                env.get("FLEXGRID_GRID_IMPORT_ASYNC_BYTES", str(8 * 1024 * 1024))
+            ),
+            grid_import_workers=int(env.get("FLEXGRID_GRID_IMPORT_WORKERS", "1")),
         )

@@ -80,6 +80,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path,
         rate_limit_per_s=0,
         session_sweep_s=0.05,
+        # Tests that need engines start them (tests/engines/_runtime.py) or ask for them.
+        engines="external",
     )
 
 

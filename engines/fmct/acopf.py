@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import pyomo.environ as pyo
 import pyomo_ripopt  # noqa: F401  (registers the "ripopt" solver with pyomo)
-from pyomo.common.errors import ApplicationError
+from pyomo.common.errors import ApplicationError, InfeasibleConstraintException
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from engines.fmct.network import FloatArray, Grid, IntArray
@@ -88,11 +88,29 @@ def _status(condition: pyo.TerminationCondition) -> tuple[str, str]:
     return "error", f"solver ended with {condition}"
 
 
-def _build(grid: Grid, units: Units, flex: Flex, limit: BranchLimit, limit_scale: float) -> Any:
+@dataclass(frozen=True)
+class Start:
+    """Initial point of a solve (a warm start from an earlier solution of a similar model)."""
+
+    vm: FloatArray
+    va: FloatArray
+    x: FloatArray
+
+
+def _build(
+    grid: Grid,
+    units: Units,
+    flex: Flex,
+    limit: BranchLimit,
+    limit_scale: float,
+    thermal: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
+    start: Start | None = None,
+) -> Any:
     nb, nl, ng, nx = grid.n_bus, grid.n_branch, len(units.pmin), len(flex.bus)
+    vm0, va0 = (grid.vm, grid.va) if start is None else (start.vm, start.va)
     m = pyo.ConcreteModel()
-    m.vm = pyo.Var(range(nb), initialize=lambda _m, b: float(grid.vm[b]))
-    m.va = pyo.Var(range(nb), initialize=lambda _m, b: float(grid.va[b]))
+    m.vm = pyo.Var(range(nb), initialize=lambda _m, b: float(vm0[b]))
+    m.va = pyo.Var(range(nb), initialize=lambda _m, b: float(va0[b]))
     m.pf = pyo.Var(range(nl))
     m.qf = pyo.Var(range(nl))
     m.pt = pyo.Var(range(nl))
@@ -122,10 +140,12 @@ def _build(grid: Grid, units: Units, flex: Flex, limit: BranchLimit, limit_scale
     for k in range(nx):
         m.x[k].setlb(0.0)
         m.x[k].setub(float(flex.ub[k]))
+        if start is not None:
+            m.x[k].set_value(float(start.x[k]))
     # Branch flows as variables (MATPOWER style): each flow equation touches four voltage variables only.
     vf, vt = (
-        grid.vm[grid.f] * np.exp(1j * grid.va[grid.f]),
-        grid.vm[grid.t] * np.exp(1j * grid.va[grid.t]),
+        vm0[grid.f] * np.exp(1j * va0[grid.f]),
+        vm0[grid.t] * np.exp(1j * va0[grid.t]),
     )
     s_f0 = vf * np.conj(grid.yff * vf + grid.yft * vt)
     s_t0 = vt * np.conj(grid.ytf * vf + grid.ytt * vt)
@@ -155,7 +175,7 @@ def _build(grid: Grid, units: Units, flex: Flex, limit: BranchLimit, limit_scale
         m.flow.add(m.pt[l_] == p)
         m.flow.add(m.qt[l_] == q)
         rate = float(grid.rating[l_]) * limit_scale
-        if np.isfinite(rate):
+        if np.isfinite(rate) and (thermal is None or thermal[l_]):
             vf2 = m.vm[f] ** 2 if limit == "current" else 1.0
             vt2 = m.vm[t] ** 2 if limit == "current" else 1.0
             m.thermal_f[l_] = m.pf[l_] ** 2 + m.qf[l_] ** 2 <= rate**2 * vf2
@@ -212,13 +232,19 @@ def solve_opf(
     limit: BranchLimit = "current",
     limit_scale: float = 1.0,
     time_limit_s: float = 300.0,
+    thermal: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
+    start: Start | None = None,
 ) -> OpfSolution:
-    """Build and solve one AC-OPF; never raises for solver failures (status carries them)."""
+    """Build and solve one AC-OPF; never raises for solver failures (status carries them).
+
+    ``thermal`` selects the branches whose limits are in the model (None: all); ``start`` is the
+    initial point (None: the grid's power-flow point, no flexibility activated).
+    """
     started = time.perf_counter()
     gc_was_enabled = gc.isenabled()
     gc.disable()  # the build allocates many small objects; collection passes only slow it down
     try:
-        m = _build(grid, units, flex, limit, limit_scale)
+        m = _build(grid, units, flex, limit, limit_scale, thermal, start)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -226,8 +252,12 @@ def solve_opf(
     solver.options["max_wall_time"] = time_limit_s
     solver.options["tol"] = 1e-8
     solver.options["max_iter"] = 1000
+    solver.options["print_level"] = 0  # pyomo reads the .sol file; the log only costs time
     try:
         res = solver.solve(m, load_solutions=False)
+    except InfeasibleConstraintException as exc:
+        # e.g. a generator's voltage set-point outside the bus's voltage band: no point can exist
+        return _failed(grid, units, flex, "infeasible", "trivially_infeasible", str(exc), started)
     except (ApplicationError, RuntimeError, ValueError) as exc:
         return _failed(grid, units, flex, "error", type(exc).__name__, str(exc), started)
     condition = res.solver.termination_condition
@@ -270,6 +300,12 @@ def _extract(
     def vals(var: Any, n: int) -> FloatArray:
         return np.array([pyo.value(var[i]) for i in range(n)], dtype=float)
 
+    # An interior point stops up to its tolerance outside the bounds (x = -1e-9 on thousands of
+    # rejected offers adds up to cents): report the cost of the dispatch returned, within bounds.
+    for k in range(nx):
+        value = m.x[k].value
+        if value is not None and not 0.0 <= value <= flex.ub[k]:
+            m.x[k].set_value(float(np.clip(value, 0.0, flex.ub[k])), skip_validation=True)
     base = grid.base_mva
     lam_p, lam_q = np.full(nb, np.nan), np.full(nb, np.nan)
     for b in range(nb):
@@ -292,7 +328,7 @@ def _extract(
         st=vals(m.pt, nl) + 1j * vals(m.qt, nl),
         pg=vals(m.pg, ng),
         qg=vals(m.qg, ng),
-        x=np.clip(vals(m.x, nx), 0.0, None),
+        x=vals(m.x, nx),
         lam_p=lam_p,
         lam_q=lam_q,
         mu_branch=mu,

@@ -11,17 +11,20 @@ generators holding their voltage set-points. Periods without intertemporal links
 
 from __future__ import annotations
 
+import multiprocessing
+import pickle
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from engines.fmct.acopf import OpfSolution, Units, solve_opf
-from engines.fmct.market import PeriodFlex, period_flex, validate, without
+from engines.fmct.acopf import OpfSolution, Units
+from engines.fmct.active_set import solve_reduced_opf
+from engines.fmct.market import PeriodFlex, book_period_flex, order_book, validate, without
 from engines.fmct.milp import MilpModel, solve_milp
-from engines.fmct.network import Grid, bus_keys, period_grid
+from engines.fmct.network import Grid, GridSeries, unknown_elements
 from engines.fmct.pricing import SettledPeriod, settle
 from engines.fmct.report import period_result, residual_violation
 from engines.fmct.schema import (
@@ -34,6 +37,12 @@ from engines.fmct.schema import (
 )
 
 Progress = Callable[[float, str], None] | None
+T = TypeVar("T")
+R = TypeVar("R")
+# A run of consecutive periods for a worker: (the pickled net; the schedules; their variables, or
+# None to build the grids only; the options)
+Chunk = tuple[bytes, "list[PeriodSchedule | None]", "list[PeriodFlex] | None", ClearingOptions]
+CHUNKS_PER_WORKER = 2  # several chunks per worker even out periods that solve slower
 ACOPF_REL_TOL = 1e-6  # relative accuracy of an interior-point objective (the NLP tolerance is 1e-8)
 
 
@@ -55,7 +64,7 @@ def clearing_units(grid: Grid, options: ClearingOptions) -> Units:
 
 def _solve_period(args: tuple[Grid, PeriodFlex, ClearingOptions]) -> OpfSolution:
     grid, pf, options = args
-    return solve_opf(
+    return solve_reduced_opf(
         grid,
         clearing_units(grid, options),
         pf.flex,
@@ -65,11 +74,58 @@ def _solve_period(args: tuple[Grid, PeriodFlex, ClearingOptions]) -> OpfSolution
     )
 
 
-def _map(args: list[tuple[Grid, PeriodFlex, ClearingOptions]], workers: int) -> list[OpfSolution]:
+def _chunk(task: Chunk) -> list[tuple[Grid, OpfSolution | None]]:
+    """Base power flows of consecutive periods and, with variables, their AC-OPFs."""
+    source, plan, flexes, options = task
+    net = pickle.loads(source)  # noqa: S301  (bytes we pickled ourselves; a private copy)
+    series = GridSeries(net, v_min_pu=options.v_min_pu, v_max_pu=options.v_max_pu, copy_net=False)
+    out: list[tuple[Grid, OpfSolution | None]] = []
+    for t, schedule in enumerate(plan):
+        grid = series.grid(schedule)
+        out.append((grid, _solve_period((grid, flexes[t], options)) if flexes else None))
+    return out
+
+
+def _map(fn: Callable[[T], R], args: list[T], workers: int) -> list[R]:
+    """``fn`` over ``args``, in ``workers`` processes when there is more than one task.
+
+    Periods without intertemporal links are independent models: solving them apart, in parallel,
+    is exact and much faster than one joint model (ripopt's cost grows with its size).
+    """
     if workers > 1 and len(args) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(_solve_period, args))
-    return [_solve_period(a) for a in args]
+        # fork: workers inherit the imported modules (a fresh interpreter would spend seconds
+        # importing pandapower and pyomo on every clearing)
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=min(workers, len(args)), mp_context=context) as pool:
+            return list(pool.map(fn, args))
+    return [fn(a) for a in args]
+
+
+def _periods(
+    net: Any,
+    probe: tuple[GridSeries, Grid],
+    plan: Sequence[PeriodSchedule | None],
+    flexes: Sequence[PeriodFlex] | None,
+    options: ClearingOptions,
+    workers: int,
+) -> tuple[list[Grid], list[OpfSolution | None]]:
+    """Grids and, with ``flexes``, AC-OPF solutions of every period, in order. ``probe`` is the
+    series that already built the first period's grid (continued when running in-process)."""
+    n = len(plan)
+    if workers <= 1 or n <= 1:
+        series, first = probe
+        grids = [first, *(series.grid(s) for s in plan[1:])]
+        if not flexes:
+            return grids, [None] * n
+        return grids, [_solve_period((g, f, options)) for g, f in zip(grids, flexes, strict=True)]
+    size = max(1, -(-n // (workers * CHUNKS_PER_WORKER)))
+    source = pickle.dumps(net)  # once, not once per chunk
+    tasks: list[Chunk] = [
+        (source, list(plan[a : a + size]), list(flexes[a : a + size]) if flexes else None, options)
+        for a in range(0, n, size)
+    ]
+    out = [item for chunk in _map(_chunk, tasks, workers) for item in chunk]
+    return [g for g, _ in out], [s for _, s in out]
 
 
 def _clean(added: float, noise: float) -> float:
@@ -107,17 +163,14 @@ def clear(
     started = time.perf_counter()
     say = progress or (lambda _f, _m: None)
     say(0.0, "power flow of the base schedules")
-    built = [
-        period_grid(net, s, v_min_pu=opts.v_min_pu, v_max_pu=opts.v_max_pu)
-        for s in (schedules or [None])  # type: ignore[list-item]
-    ]
-    grids = [g for g, _ in built]
+    plan: list[PeriodSchedule | None] = list(schedules) or [None]
+    probe = GridSeries(net, v_min_pu=opts.v_min_pu, v_max_pu=opts.v_max_pu)
+    first = probe.grid(plan[0])
     durations = [s.duration_h for s in schedules] or [1.0]
     indices = [s.period_index for s in schedules] or [0]
-    work = built[0][1]
-    lookup = work._pd2ppc_lookups["bus"]
-    bus_index = {k: int(lookup[i]) for k, i in bus_keys(work).items()}
-    findings = [f for g in grids for f in g.findings]
+    bus_index = probe.bus_index
+    findings = list(first.findings)
+    findings += [f for s in plan[1:] if s is not None for f in unknown_elements(net, s)]
     findings += validate(offers, requests, bus_index)
     if any(f.severity == "error" for f in findings):
         return _error(
@@ -127,9 +180,8 @@ def clear(
             findings,
             started,
         )
-    flexes = [
-        period_flex(g, t, offers, requests, bus_index) for g, t in zip(grids, indices, strict=True)
-    ]
+    book = order_book(offers, requests, bus_index)
+    flexes = [book_period_flex(book, t, first.base_mva) for t in indices]
     linked = any(
         o.block
         or o.min_activation_mw > 0
@@ -149,8 +201,10 @@ def clear(
                 findings,
                 started,
             )
-        sols = _map([(g, f, opts) for g, f in zip(grids, flexes, strict=True)], workers)
+        grids, solved = _periods(net, (probe, first), plan, flexes, opts, workers)
+        sols = [s for s in solved if s is not None]
     else:
+        grids, _ = _periods(net, (probe, first), plan, None, opts, workers)
         milp_out = solve_milp(grids, flexes, offers, indices, durations, opts)
         sols, lin_err = milp_out.solutions, milp_out.linearisation_error_eur
         milp_model = milp_out.model

@@ -102,6 +102,69 @@ def validate(
     return out
 
 
+@dataclass(frozen=True)
+class OrderBook:
+    """Every order component once, as arrays (volumes in MW), with the periods each row is offered in.
+
+    Built once per clearing: selecting a period is then an index lookup instead of a scan of all
+    orders (which cost seconds at 24 periods x 1,000 offers).
+    """
+
+    bus: np.ndarray
+    is_q: np.ndarray
+    sign: np.ndarray
+    volume_mw: np.ndarray
+    cost: np.ndarray
+    kind: np.ndarray
+    owner: np.ndarray
+    component: np.ndarray
+    rows_of_period: dict[int, np.ndarray]
+
+
+def order_book(
+    offers: Sequence[ClearingOffer],
+    requests: Sequence[ClearingRequest],
+    bus_index: dict[str, int],
+) -> OrderBook:
+    """Arrays of all orders; ``bus_index`` maps an order's bus key to the ppc bus row."""
+    cols: list[tuple[int, bool, float, float, float, int, int, int]] = []
+    by_period: dict[int, list[int]] = {}
+    orders = [(0, i, o.bus, o.periods, offer_items(o)) for i, o in enumerate(offers)]
+    orders += [(1, i, r.bus, r.periods, request_items(r)) for i, r in enumerate(requests)]
+    for k, i, order_bus, periods, items in orders:
+        b = bus_index[order_bus]
+        first = len(cols)
+        cols.extend((b, q, s, volume, price, k, i, c) for c, q, s, volume, price in items)
+        rows = range(first, len(cols))
+        for period in set(periods):
+            by_period.setdefault(period, []).extend(rows)
+    table = np.array(cols, dtype=float).reshape(-1, 8)
+    return OrderBook(
+        bus=table[:, 0].astype(np.int64),
+        is_q=table[:, 1].astype(bool),
+        sign=table[:, 2],
+        volume_mw=table[:, 3],
+        cost=table[:, 4],
+        kind=table[:, 5].astype(np.int64),
+        owner=table[:, 6].astype(np.int64),
+        component=table[:, 7].astype(np.int64),
+        rows_of_period={p: np.asarray(sorted(r), np.int64) for p, r in by_period.items()},
+    )
+
+
+def book_period_flex(book: OrderBook, period: int, base_mva: float) -> PeriodFlex:
+    """Variables of ``period`` in the order of the orders (offers first, then requests)."""
+    rows = book.rows_of_period.get(period, np.zeros(0, np.int64))
+    flex = Flex(
+        bus=book.bus[rows],
+        is_q=book.is_q[rows],
+        sign=book.sign[rows],
+        ub=book.volume_mw[rows] / base_mva,
+        cost=book.cost[rows],
+    )
+    return PeriodFlex(flex, book.kind[rows], book.owner[rows], book.component[rows])
+
+
 def period_flex(
     grid: Grid,
     period: int,
@@ -110,32 +173,7 @@ def period_flex(
     bus_index: dict[str, int],
 ) -> PeriodFlex:
     """Variables of ``period``; ``bus_index`` maps an order's bus key to the ppc bus row."""
-    bus, is_q, sign, ub, cost, kind, owner, comp = [], [], [], [], [], [], [], []
-    base = grid.base_mva
-    rows = [(0, i, o.bus, o.periods, offer_items(o)) for i, o in enumerate(offers)]
-    rows += [(1, i, r.bus, r.periods, request_items(r)) for i, r in enumerate(requests)]
-    for k, i, order_bus, periods, items in rows:
-        if period in periods:
-            b = bus_index[order_bus]
-            for c, q, s, volume, price in items:
-                bus.append(b)
-                is_q.append(q)
-                sign.append(s)
-                ub.append(volume / base)
-                cost.append(price)
-                kind.append(k)
-                owner.append(i)
-                comp.append(c)
-    flex = Flex(
-        bus=np.asarray(bus, dtype=np.int64),
-        is_q=np.asarray(is_q, dtype=bool),
-        sign=np.asarray(sign, dtype=float),
-        ub=np.asarray(ub, dtype=float),
-        cost=np.asarray(cost, dtype=float),
-    )
-    return PeriodFlex(
-        flex, np.asarray(kind, np.int64), np.asarray(owner, np.int64), np.asarray(comp, np.int64)
-    )
+    return book_period_flex(order_book(offers, requests, bus_index), period, grid.base_mva)
 
 
 def without(pf: PeriodFlex, kind: int, owners: set[int]) -> PeriodFlex:

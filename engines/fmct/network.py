@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 import math
 import warnings
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -77,9 +78,9 @@ class Grid:
 def element_keys(df: Any) -> dict[str, int]:
     """Key -> element index: unique names and every index as a string."""
     keys = {str(i): int(i) for i in df.index}
-    names = [n for n in df.get("name", []) if isinstance(n, str) and n]
+    names = Counter(n for n in df.get("name", []) if isinstance(n, str) and n)
     for idx, name in zip(df.index, df.get("name", [None] * len(df)), strict=True):
-        if isinstance(name, str) and name and names.count(name) == 1:
+        if isinstance(name, str) and name and names[name] == 1:
             keys.setdefault(name, int(idx))
     return keys
 
@@ -107,6 +108,28 @@ def apply_schedule(net: Any, schedule: PeriodSchedule) -> list[str]:
             else:
                 unknown.append(f"{table}:{key}")
     return unknown
+
+
+def unknown_elements(net: Any, schedule: PeriodSchedule) -> list[Finding]:
+    """The error findings ``period_grid`` would report for ``schedule``, without a power flow."""
+    out: list[Finding] = []
+    for table, values in (
+        ("load", schedule.load_p_mw.keys() | schedule.load_q_mvar.keys()),
+        ("sgen", schedule.sgen_p_mw.keys()),
+        ("gen", schedule.gen_p_mw.keys()),
+    ):
+        keys = element_keys(net[table]) if values else {}
+        out += [
+            Finding(
+                code="unknown_element",
+                severity="error",
+                element=f"{table}:{key}",
+                message="schedule names an element that is not in the network",
+            )
+            for key in sorted(values)
+            if key not in keys
+        ]
+    return out
 
 
 def run_pf(net: Any) -> bool:
@@ -250,8 +273,12 @@ def build_grid(
         gen_vg=gen[:, VG],
         gen_is_ref=is_ref,
         gen_ids=gen_labels,
-        vm=np.where(np.isnan(bus[:, VM]), 1.0, bus[:, VM]),
-        va=np.deg2rad(np.where(np.isnan(bus[:, VA]), 0.0, bus[:, VA])),
+        # a diverged power flow leaves voltages that are no start at all (e.g. 0.01 to 169 pu on
+        # MATPOWER case141): the models then start flat
+        vm=np.where(np.isnan(bus[:, VM]), 1.0, bus[:, VM]) if net.converged else np.ones(len(bus)),
+        va=np.deg2rad(np.where(np.isnan(bus[:, VA]), 0.0, bus[:, VA]))
+        if net.converged
+        else np.zeros(len(bus)),
         converged=bool(net.converged),
         findings=findings,
     )
@@ -264,9 +291,11 @@ def period_grid(
     v_min_pu: float | None,
     v_max_pu: float | None,
     use_rate_a: bool = False,
+    copy_net: bool = True,
 ) -> tuple[Grid, Any]:
-    """Copy ``net``, apply ``schedule``, run the base power flow, return (grid, solved copy)."""
-    work = copy.deepcopy(net)
+    """Copy ``net`` (unless the caller hands over a private copy), apply ``schedule``, run the base
+    power flow, return (grid, solved copy)."""
+    work = copy.deepcopy(net) if copy_net else net
     unknown = apply_schedule(work, schedule) if schedule is not None else []
     run_pf(work)
     grid = build_grid(work, v_min_pu=v_min_pu, v_max_pu=v_max_pu, use_rate_a=use_rate_a)
@@ -280,3 +309,79 @@ def period_grid(
             )
         )
     return grid, work
+
+
+_SCHEDULED = (("load", "p_mw"), ("load", "q_mvar"), ("sgen", "p_mw"), ("gen", "p_mw"))
+_RECYCLE = {"bus_pq": True, "gen": True, "trafo": False}
+
+
+class GridSeries:
+    """Grids of many periods of one net, cheaper than ``period_grid`` per period.
+
+    One private copy of the net is kept; each period restores the scheduled columns to their base
+    values, applies its schedule and runs pandapower's recycled power flow (its time-series mode:
+    the admittance matrices are reused and the previous period's voltages start Newton's method).
+    Only the bus loads, generator set-points and the voltages change between periods; everything
+    else of the first period's Grid is shared.
+    """
+
+    def __init__(
+        self, net: Any, *, v_min_pu: float | None, v_max_pu: float | None, copy_net: bool = True
+    ) -> None:
+        self._net = copy.deepcopy(net) if copy_net else net
+        self._base = {(t, c): self._net[t][c].to_numpy(copy=True) for t, c in _SCHEDULED}
+        self._limits = (v_min_pu, v_max_pu)
+        self._first: Grid | None = None
+
+    @property
+    def bus_index(self) -> dict[str, int]:
+        """Bus key (name or index) -> row of the grids' bus arrays; after the first ``grid``."""
+        lookup = self._net._pd2ppc_lookups["bus"]
+        return {k: int(lookup[i]) for k, i in bus_keys(self._net).items()}
+
+    def grid(self, schedule: PeriodSchedule | None) -> Grid:
+        net = self._net
+        for (table, column), values in self._base.items():
+            net[table][column] = values.copy()
+        unknown = apply_schedule(net, schedule) if schedule is not None else []
+        if self._first is None:
+            run_pf(net)
+            self._first = build_grid(net, v_min_pu=self._limits[0], v_max_pu=self._limits[1])
+            grid = replace(self._first, findings=list(self._first.findings))
+        else:
+            ok = _run_recycled_pf(net)
+            ppc = net._ppc
+            bus = np.real(ppc["bus"]).astype(float)
+            gen = np.real(ppc["gen"]).astype(float)
+            base = self._first.base_mva
+            grid = replace(
+                self._first,
+                pd=bus[:, PD] / base,
+                qd=bus[:, QD] / base,
+                gen_pg=gen[:, PG] / base,
+                vm=np.where(np.isnan(bus[:, VM]), 1.0, bus[:, VM]),
+                va=np.deg2rad(np.where(np.isnan(bus[:, VA]), 0.0, bus[:, VA])),
+                converged=ok,
+                findings=list(self._first.findings),
+            )
+        grid.findings.extend(
+            Finding(
+                code="unknown_element",
+                severity="error",
+                element=key,
+                message="schedule names an element that is not in the network",
+            )
+            for key in unknown
+        )
+        return grid
+
+
+def _run_recycled_pf(net: Any) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.filterwarnings("ignore", "tap_dependency_table is missing", DeprecationWarning)
+            pp.runpp(net, numba=False, recycle=_RECYCLE)
+    except pp.LoadflowNotConverged:
+        return False
+    return bool(net.converged)

@@ -2,7 +2,8 @@
 
 It grows with each capability; today: participants and keys, a grid zone on the CIGRE MV
 network, asset prequalification, a market session, requests and offers (with an idempotent
-retry and a withdrawal), gate closure, and the resulting order book.
+retry and a withdrawal), gate closure, the resulting order book, and the session's clearing
+(dispatch, congestion before and after, nodal prices, payments).
 """
 
 from __future__ import annotations
@@ -47,6 +48,19 @@ class DemoClient:
                 f"{method} {path}: expected {expect}, got {response.status_code}: {response.text}"
             )
         return response.json() if response.content else None
+
+    async def upload(self, path: str, key: str, files: list[tuple[str, bytes]]) -> Any:
+        """A multipart upload (grid models); answers the JSON body of a 201."""
+        response = await self._http.post(
+            path,
+            files=[("files", (name, data, "application/xml")) for name, data in files],
+            headers={"X-API-Key": key},
+        )
+        if response.status_code != 201:
+            raise RuntimeError(
+                f"POST {path}: expected 201, got {response.status_code}: {response.text}"
+            )
+        return response.json()
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -111,7 +125,11 @@ async def _market(api: DemoClient, fmo: str, gate_closure_s: float) -> None:
 
     nodes = [{"mrid": n.mrid, "name": n.name, "vn_kv": n.vn_kv} for n in cigre_mv_nodes()]
     zone = await api.call(
-        "POST", "/v1/grid-zones", dso, {"name": "CIGRE MV feeder", "nodes": nodes}, expect=201
+        "POST",
+        "/v1/grid-zones",
+        dso,
+        {"name": "CIGRE MV feeder", "nodes": nodes, "bundled_network": "cigre-mv"},
+        expect=201,
     )
     console.print(f"grid zone {zone['name']}: {zone['node_count']} nodes (CIGRE MV, pandapower)")
 
@@ -138,7 +156,11 @@ async def _market(api: DemoClient, fmo: str, gate_closure_s: float) -> None:
     )
     console.print(f"asset {asset['name']}: prequalification {asset['prequalification']}")
 
-    start = (datetime.now(UTC) + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    # Delivery from a midnight (UTC) at least an hour away, so the evening orders meet the evening
+    # peak of the base schedules' daily profile (gateway/domain/results/profile.py).
+    start = (datetime.now(UTC) + timedelta(days=1, hours=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
     window = {"start": start.isoformat(), "end": (start + timedelta(hours=24)).isoformat()}
     gate = datetime.now(UTC) + timedelta(seconds=gate_closure_s)
     session = await api.call(
@@ -150,6 +172,9 @@ async def _market(api: DemoClient, fmo: str, gate_closure_s: float) -> None:
             "name": f"Day-ahead DLFM {start:%Y-%m-%d}",
             "delivery": {**window, "resolution_minutes": 60},
             "gate_closure_at": gate.isoformat(),
+            "payment_rule": "nodal",
+            # Reactive DLFM after the day-ahead market: energy at the coupling point at its TLMP.
+            "upstream_price_eur_per_mwh": 60.0,
         },
         expect=201,
     )
@@ -239,7 +264,9 @@ async def _market(api: DemoClient, fmo: str, gate_closure_s: float) -> None:
     )
     console.print("an offer after gate closure: 409")
 
+    await _upload_model(api, dso, zone["id"])
     await _print_book(api, fmo, session["id"])
+    await _clearing(api, fmo, agg, session["id"])
 
 
 async def _print_book(api: DemoClient, fmo: str, session_id: str) -> None:
@@ -271,4 +298,113 @@ async def _print_book(api: DemoClient, fmo: str, session_id: str) -> None:
             o["status"],
         )
     console.print(table)
+
+
+async def _clearing(api: DemoClient, fmo: str, agg: str, session_id: str) -> None:
+    """Gate closure started the session's clearing job: follow it, then show the results."""
+    session = await api.call("GET", f"/v1/market-sessions/{session_id}", fmo, expect=200)
+    job_id = session["clearing_job_id"]
+    console.print(f"clearing job {job_id} (fmct-clear) started at gate closure")
+    seen = ""
+    for _ in range(1200):
+        job = await api.call("GET", f"/v1/jobs/{job_id}", fmo, expect=200)
+        line = f"  {job['status']:<9} {job['progress']:4.0%} {job['message']}"
+        if line != seen:
+            console.print(line)
+            seen = line
+        if job["status"] in ("completed", "failed", "cancelled"):
+            break
+        await asyncio.sleep(0.25)
+    results = await api.call("GET", f"/v1/market-sessions/{session_id}/results", fmo, expect=200)
+    console.print(
+        f"session {results['state']}: {results['status']} by {results['method']}, payment rule "
+        f"{results['payment_rule']}{', ' + results['reason'] if results['reason'] else ''}"
+    )
+    if results["state"] != "cleared":
+        raise RuntimeError(f"the demo market did not clear: {results['reason']}")
+    _print_dispatch(results)
+    _print_congestion(results)
+    _print_prices(results)
+    mine = await api.call("GET", f"/v1/market-sessions/{session_id}/results", agg, expect=200)
+    console.print(
+        f"Aggregator Alpha's view: {len(mine['offers'])} offer(s), "
+        f"{len(mine['payments'])} payment(s), grid state hidden: "
+        f"{all(p['grid'] is None for p in mine['periods'])}"
+    )
     console.print("[green]demo completed[/green]")
+
+
+def _print_dispatch(results: dict[str, Any]) -> None:
+    periods = [p["period_index"] for p in results["periods"]]
+    hours = [p["start"][11:16] for p in results["periods"]]
+    table = Table(title="Dispatch of the offers (P up, MW, per delivery hour, UTC)")
+    for column in ("offer at", "outcome", *hours):
+        table.add_column(column)
+    for o in results["offers"]:
+        volume = {d["period_index"]: d["p_up_mw"] - d["p_down_mw"] for d in o["dispatch"]}
+        table.add_row(o["node_mrid"], o["outcome"], *(f"{volume.get(h, 0.0):.3f}" for h in periods))
+    console.print(table)
+    payments = ", ".join(
+        f"{p['role']} {p['participant_id'][:8]} {p['amount_eur']:+.2f} EUR"
+        for p in results["payments"]
+    )
+    console.print(f"payments (received): {payments}")
+    console.print(
+        f"budget balance (buyers pay - sellers get): {results['budget_balance_eur']:.2f} EUR"
+    )
+
+
+def _print_congestion(results: dict[str, Any]) -> None:
+    table = Table(title="Congestion: loading of binding or overloaded branches (percent)")
+    for column in ("hour", "branch", "before clearing", "after clearing", "binding"):
+        table.add_column(column)
+    for p in results["periods"]:
+        grid = p["grid"]
+        for b in grid["branches"]:
+            if b["binding"] or (b["before_percent"] or 0.0) > 100.0:
+                table.add_row(
+                    p["start"][11:16],
+                    b["branch_id"],
+                    f"{b['before_percent']:.1f}",
+                    f"{b['after_percent']:.1f}",
+                    "yes" if b["binding"] else "no",
+                )
+    console.print(table)
+
+
+def _print_prices(results: dict[str, Any]) -> None:
+    nodes = (
+        "cigre-mv-bus-0",
+        "cigre-mv-bus-1",
+        "cigre-mv-bus-5",
+        "cigre-mv-bus-10",
+        "cigre-mv-bus-12",
+    )
+    table = Table(title="Nodal prices d-LMP (EUR/MWh)")
+    for column in ("hour", *(n.removeprefix("cigre-mv-") for n in nodes)):
+        table.add_column(column)
+    for p in results["periods"]:
+        prices = {x["node_mrid"]: x["p_eur_per_mwh"] for x in p["prices"]}
+        table.add_row(p["start"][11:16], *(f"{prices[n]:.1f}" for n in nodes))
+    console.print(table)
+
+
+async def _upload_model(api: DemoClient, dso: str, zone_id: str) -> None:
+    """The DSO uploads the CIGRE MV network as CGMES (cimpy's sample files): version 1 of the
+    zone's model. Its buses become the zone's nodes; the pandapower-named nodes that the
+    demo's orders and asset name are kept, the others go."""
+    from cim.samples import cigre_mv_cgmes_files
+
+    files = [(path.name, path.read_bytes()) for path in cigre_mv_cgmes_files()]
+    model = await api.upload(f"/v1/grid-zones/{zone_id}/models", dso, files)
+    counts = {k: v for k, v in model["summary"]["counts"].items() if v}
+    levels = ", ".join(f"{v:g}" for v in model["summary"]["voltage_levels_kv"])
+    console.print(
+        f"grid model v{model['version']} uploaded ({len(files)} CGMES files): {counts}, "
+        f"voltage levels {levels} kV, findings {model['finding_counts']}"
+    )
+    nodes = model["nodes"]
+    console.print(
+        f"zone nodes: {nodes['added']} added from the model, {nodes['removed']} removed, "
+        f"kept because orders name them: {', '.join(nodes['kept_referenced']) or 'none'}"
+    )

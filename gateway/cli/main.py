@@ -45,6 +45,30 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     )
 
 
+@main.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Serve engine jobs from NATS (`flexgrid worker --help` for the options).
+
+    Start as many as the load needs, on any machine that reaches NATS; with
+    FLEXGRID_ENGINES=external the gateway leaves every job to them. --nats-url defaults to
+    FLEXGRID_NATS_URL.
+    """
+    import os
+
+    from engines.worker_main import main as worker_main
+
+    args = list(ctx.args)
+    if not any(a == "--nats-url" or a.startswith("--nats-url=") for a in args):
+        url = os.environ.get("FLEXGRID_NATS_URL")
+        if url:
+            args = ["--nats-url", url, *args]
+    worker_main(args)
+
+
 @main.group()
 def admin() -> None:
     """Administration: the first market operator key, migrations."""

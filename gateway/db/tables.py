@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -85,6 +86,9 @@ class GridZoneRow(SQLModel, table=True):
     name: str = Field(max_length=200, unique=True)
     dso_id: str = Field(foreign_key="participant.id", index=True, max_length=64)
     created_at: datetime = Field(sa_column=_ts())
+    # A network bundled with pandapower ("cigre-mv", "case33bw") that clearing falls back to
+    # while the zone has no uploaded grid model.
+    bundled_network: str | None = Field(default=None, max_length=32)
 
 
 class GridNodeRow(SQLModel, table=True):
@@ -134,6 +138,15 @@ class MarketSessionRow(SQLModel, table=True):
     state: str = Field(max_length=16)
     created_at: datetime = Field(sa_column=_ts())
     closed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    payment_rule: str = Field(
+        default="nodal", sa_column=Column(String(16), nullable=False, server_default="nodal")
+    )
+    clearing_method: str = Field(
+        default="auto", sa_column=Column(String(8), nullable=False, server_default="auto")
+    )
+    # The coupling point's price (a TLMP); None: its exchange is fixed (energy-neutral redispatch).
+    upstream_price_eur_per_mwh: float | None = Field(default=None)
+    clearing_job_id: str | None = Field(default=None, max_length=64, index=True)
 
 
 class FlexOrderRow(SQLModel, table=True):
@@ -234,6 +247,151 @@ class JobRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_ts())
 
 
+class GridModelRow(SQLModel, table=True):
+    """One imported CGMES upload of a zone: version 1, 2, ... per zone, never changed later.
+
+    `model_json` is `cim.model.to_json` of the GridModel; `report_json` the ImportReport;
+    `files_json` the uploaded files (name, size, sha256). Written in one transaction with the
+    zone's node list, so a version is either whole or absent.
+    """
+
+    __tablename__ = "grid_model"
+    __table_args__ = (
+        UniqueConstraint("zone_id", "version", name="uq_grid_model_zone_version"),
+        CheckConstraint("version >= 1", name="ck_grid_model_version"),
+    )
+    id: str = Field(primary_key=True, max_length=64)
+    zone_id: str = Field(foreign_key="grid_zone.id", max_length=64)
+    version: int
+    name: str = Field(default="", max_length=200)
+    uploaded_by: str = Field(foreign_key="participant.id", max_length=64)
+    created_at: datetime = Field(sa_column=_ts())
+    upload_sha256: str = Field(max_length=64)
+    job_id: str | None = Field(default=None, max_length=64)
+    files_json: str = Field(sa_column=Column(Text, nullable=False))
+    summary_json: str = Field(sa_column=Column(Text, nullable=False))
+    report_json: str = Field(sa_column=Column(Text, nullable=False))
+    model_json: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class GridModelUploadRow(SQLModel, table=True):
+    """A large upload waiting for (or in) its import job; deleted when the job ends.
+
+    Kept in the database (not in memory or a temp file) so a gateway restart resumes the
+    import: the pending rows are re-run at start-up.
+    """
+
+    __tablename__ = "grid_model_upload"
+    job_id: str = Field(foreign_key="job.id", primary_key=True, max_length=64)
+    zone_id: str = Field(foreign_key="grid_zone.id", index=True, max_length=64)
+    uploaded_by: str = Field(foreign_key="participant.id", max_length=64)
+    name: str = Field(default="", max_length=200)
+    created_at: datetime = Field(sa_column=_ts())
+    # The uploaded files as a stored (uncompressed) zip; checked for size and zip bombs already.
+    archive: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class MarketResultRow(SQLModel, table=True):
+    """One clearing outcome per session: the primary key is the exactly-once guard against a
+    redelivered job completion. `output` is the engine's `ClearingJobOutput` JSON (None when the
+    job itself failed); per-role views are cut from it when read."""
+
+    __tablename__ = "market_result"
+    session_id: str = Field(foreign_key="market_session.id", primary_key=True, max_length=64)
+    job_id: str | None = Field(default=None, max_length=64, unique=True)
+    status: str = Field(max_length=16)
+    condition: str = Field(default="", max_length=200)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    output: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class OrderOutcomeRow(SQLModel, table=True):
+    """Accepted or rejected at clearing, once per order (an audit row records the change)."""
+
+    __tablename__ = "order_outcome"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('accepted','rejected')", name="ck_order_outcome"),
+    )
+    order_id: str = Field(foreign_key="flex_order.id", primary_key=True, max_length=64)
+    session_id: str = Field(foreign_key="market_session.id", index=True, max_length=64)
+    outcome: str = Field(max_length=16)
+    decided_at: datetime = Field(sa_column=_ts())
+
+
+class ForwardingRow(SQLModel, table=True):
+    """A cleared session's forwarding to the TSO balancing market: at most one per session."""
+
+    __tablename__ = "forwarding"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('checking','checked','sending','settled','failed')",
+            name="ck_forwarding_state",
+        ),
+    )
+    id: str = Field(primary_key=True, max_length=64)
+    session_id: str = Field(foreign_key="market_session.id", unique=True, max_length=64)
+    requested_by: str = Field(foreign_key="participant.id", max_length=64)
+    state: str = Field(max_length=16)
+    product: str = Field(max_length=8)
+    needs_json: str = Field(sa_column=Column(Text, nullable=False))
+    check_job_id: str | None = Field(default=None, max_length=64, unique=True)
+    message: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    checks_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    result_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class ForwardingCandidateRow(SQLModel, table=True):
+    """An offer-period a forwarding considered, with the DSO check's verdict."""
+
+    __tablename__ = "forwarding_candidate"
+    __table_args__ = (
+        CheckConstraint("direction IN ('up','down')", name="ck_candidate_direction"),
+        CheckConstraint(
+            "dso_check IN ('pending','passed','refused')", name="ck_candidate_dso_check"
+        ),
+    )
+    forwarding_id: str = Field(foreign_key="forwarding.id", primary_key=True, max_length=64)
+    offer_id: str = Field(foreign_key="flex_order.id", primary_key=True, max_length=64)
+    period_index: int = Field(primary_key=True)
+    direction: str = Field(max_length=4)
+    p_mw: float
+    tso_price_eur_per_mwh: float
+    dso_check: str = Field(max_length=8)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+class OfferActivationRow(SQLModel, table=True):
+    """The activation of an offer in one period, locally or by the TSO: the primary key (offer,
+    period) is the database's guard against a second activation; every change of `state` is a
+    guarded UPDATE ... WHERE state IN (the states it may come from)."""
+
+    __tablename__ = "offer_activation"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('reserved_local','forwarded','activated_local','activated_tso','released')",
+            name="ck_activation_state",
+        ),
+        CheckConstraint("direction IN ('up','down')", name="ck_activation_direction"),
+        CheckConstraint("market IN ('local','tso')", name="ck_activation_market"),
+    )
+    offer_id: str = Field(foreign_key="flex_order.id", primary_key=True, max_length=64)
+    period_index: int = Field(primary_key=True)
+    session_id: str = Field(foreign_key="market_session.id", index=True, max_length=64)
+    submitter_id: str = Field(foreign_key="participant.id", index=True, max_length=64)
+    state: str = Field(max_length=16)
+    market: str = Field(max_length=8)
+    direction: str = Field(max_length=4)
+    p_mw: float
+    activated_mw: float | None = Field(default=None)
+    price_eur_per_mwh: float | None = Field(default=None)
+    amount_eur: float | None = Field(default=None)
+    forwarding_id: str | None = Field(default=None, max_length=64)
+    updated_at: datetime = Field(sa_column=_ts())
+
+
 def _table(model: type[SQLModel]) -> Table:
     # SQLModel types `__table__` loosely; Core queries want the Table itself.
     return cast(Table, getattr(model, "__table__"))  # noqa: B009
@@ -249,3 +407,10 @@ flex_order = _table(FlexOrderRow)
 order_audit = _table(OrderAuditRow)
 outbox = _table(OutboxRow)
 job = _table(JobRow)
+grid_model = _table(GridModelRow)
+grid_model_upload = _table(GridModelUploadRow)
+market_result = _table(MarketResultRow)
+order_outcome = _table(OrderOutcomeRow)
+forwarding = _table(ForwardingRow)
+forwarding_candidate = _table(ForwardingCandidateRow)
+offer_activation = _table(OfferActivationRow)

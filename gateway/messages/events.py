@@ -77,3 +77,33 @@ class JobCancelled(msgspec.Struct, frozen=True, kw_only=True, tag="cancelled"):
 
 
 JobEvent = JobAccepted | JobRunning | JobCompleted | JobFailed | JobCancelled
+
+
+class SessionCleared(msgspec.Struct, frozen=True, kw_only=True, tag="session.cleared"):
+    """A session's clearing results are stored; `GET /v1/market-sessions/{id}/results`."""
+
+    session_id: Id
+    zone_id: Id
+    at: UtcDatetime
+    job_id: Id | None = None
+    status: Annotated[str, msgspec.Meta(description="Solver outcome, e.g. optimal")]
+    objective_eur: float | None = None
+    accepted_offers: int
+    rejected_offers: int
+    results_url: str
+
+
+class SessionFailed(msgspec.Struct, frozen=True, kw_only=True, tag="session.failed"):
+    """The clearing found no result (infeasible market, solver error, failed job)."""
+
+    session_id: Id
+    zone_id: Id
+    at: UtcDatetime
+    job_id: Id | None = None
+    status: str
+    condition: str = ""
+    reason: str
+    results_url: str
+
+
+SessionEvent = SessionCleared | SessionFailed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -58,12 +58,22 @@ class GridNode(msgspec.Struct, frozen=True, kw_only=True):
     vn_kv: float
 
 
+BundledNetworkName = Annotated[
+    Literal["cigre-mv", "case33bw"],
+    msgspec.Meta(
+        description="A network bundled with pandapower that market clearing uses while the zone "
+        "has no uploaded grid model; node mRIDs are `<name>-bus-<index>` (e.g. `cigre-mv-bus-5`)"
+    ),
+]
+
+
 class GridZoneCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: Name
     dso_id: Id | None = None  # None: the calling DSO; the FMO must name one
     nodes: Annotated[list[GridNodeIn], msgspec.Meta(max_length=200_000)] = msgspec.field(
         default_factory=list
     )
+    bundled_network: BundledNetworkName | None = None
 
 
 class GridZone(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,6 +82,7 @@ class GridZone(msgspec.Struct, frozen=True, kw_only=True):
     dso_id: Id
     node_count: int
     created_at: UtcDatetime
+    bundled_network: BundledNetworkName | None = None
 
 
 class AssetKind(enum.StrEnum):

@@ -14,6 +14,7 @@ PREFIX = "atp.v1"
 ORDERS_STREAM = "ATP_ORDERS"
 JOBS_STREAM = "ATP_JOBS"
 EVENTS_STREAM = "ATP_EVENTS"
+DEAD_LETTERS_STREAM = "ATP_DEAD_LETTERS"
 
 
 def order_events(zone_id: str = "*") -> str:
@@ -31,9 +32,24 @@ def job_queue(engine_kind: str = "*") -> str:
     return f"{PREFIX}.jobs.{engine_kind}"
 
 
+def dead_letters(engine_kind: str = "*") -> str:
+    """Jobs of one engine kind that exhausted their attempts (a copy of each JobRequest)."""
+    return f"{PREFIX}.deadletter.jobs.{engine_kind}"
+
+
 def job_events(job_id: str = "*") -> str:
     """Status events of one job, ending with its result or failure."""
     return f"{PREFIX}.events.jobs.{job_id}"
+
+
+# Market adapters (request/reply, served by `adapters.service`).
+DAY_AHEAD_CLEAR = f"{PREFIX}.markets.day-ahead.clear"
+BALANCING_ACTIVATE = f"{PREFIX}.markets.balancing.activate"
+
+
+def session_events(session_id: str = "*") -> str:
+    """Outcome of one market session's clearing (cleared or failed)."""
+    return f"{PREFIX}.events.sessions.{session_id}"
 
 
 class SubjectSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,6 +59,8 @@ class SubjectSpec(msgspec.Struct, frozen=True, kw_only=True):
     message: str
     description: str
     request_reply: bool = False
+    reply: str | None = None  # reply family of a request/reply subject; None: `<Reply>Submit`
+    request_headers: str | None = "IntakeHeaders"  # header schema of the request, if any
 
 
 REGISTRY: tuple[SubjectSpec, ...] = (
@@ -77,10 +95,48 @@ REGISTRY: tuple[SubjectSpec, ...] = (
         description="Work queue per engine kind, shared by every worker of that kind.",
     ),
     SubjectSpec(
+        name="deadLetters",
+        pattern=f"{PREFIX}.deadletter.jobs.{{engine_kind}}",
+        stream=DEAD_LETTERS_STREAM,
+        message="JobRequest",
+        description="A job that exhausted its attempts, kept 30 days for inspection and a manual "
+        "replay (re-publish on the job queue under a new job id); its JobFailed(dead_lettered) "
+        "is on the job's event subject.",
+    ),
+    SubjectSpec(
         name="jobEvents",
         pattern=f"{PREFIX}.events.jobs.{{job_id}}",
         stream=EVENTS_STREAM,
         message="JobEvent",
         description="Status of one job: accepted, running (progress), completed, failed.",
+    ),
+    SubjectSpec(
+        name="sessionEvents",
+        pattern=f"{PREFIX}.events.sessions.{{session_id}}",
+        stream=EVENTS_STREAM,
+        message="SessionEvent",
+        description="Outcome of a market session's clearing: cleared (results stored) or failed.",
+    ),
+    SubjectSpec(
+        name="clearDayAhead",
+        pattern=DAY_AHEAD_CLEAR,
+        stream=None,
+        message="DayAheadAuction",
+        description="Clear a wholesale day-ahead auction (emulated market adapter); reply: the "
+        "result with dispatch and coupling-point prices, or a problem.",
+        request_reply=True,
+        reply="DayAheadResult",
+        request_headers=None,
+    ),
+    SubjectSpec(
+        name="activateBalancing",
+        pattern=BALANCING_ACTIVATE,
+        stream=None,
+        message="BalancingAuction",
+        description="Activate balancing energy bids against imbalance needs (emulated TSO "
+        "balancing market); reply: the activations, or a problem.",
+        request_reply=True,
+        reply="BalancingResult",
+        request_headers=None,
     ),
 )

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from sqlalchemy import true, update
+from sqlalchemy import select, true, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.db.database import Database
 from gateway.db.tables import job
@@ -34,6 +36,18 @@ log = logging.getLogger("flexgrid.jobs")
 DURABLE = "gateway-job-events"
 _OPEN = (JobStatus.ACCEPTED.value, JobStatus.RUNNING.value)
 _DECODER = msgspec.json.Decoder(JobEvent)
+
+# Runs in the transaction that records a job's terminal event (completed, dead-lettered failure,
+# cancelled), for the jobs of one kind: e.g. market clearing stores the session's results. It is
+# called again for a redelivered event, so it must be idempotent.
+FinishedHook = Callable[[AsyncConnection, str, JobEvent], Awaitable[None]]
+
+
+def _terminal(event: JobEvent) -> bool:
+    match event:
+        case JobCompleted() | JobCancelled() | JobFailed(dead_lettered=True):
+            return True
+    return False
 
 
 def _change(event: JobEvent) -> tuple[Any, dict[str, Any]] | None:
@@ -81,9 +95,15 @@ def _change(event: JobEvent) -> tuple[Any, dict[str, Any]] | None:
 
 
 class JobEventConsumer:
-    def __init__(self, db: Database, js: JetStreamContext) -> None:
+    def __init__(
+        self,
+        db: Database,
+        js: JetStreamContext,
+        on_finished: Mapping[str, FinishedHook] | None = None,
+    ) -> None:
         self._db = db
         self._js = js
+        self._on_finished = dict(on_finished or {})
         self._task: asyncio.Task[None] | None = None
         self._sub: Any = None
 
@@ -144,3 +164,10 @@ class JobEventConsumer:
                 .where(job.c.id == event.job_id, job.c.status.in_(_OPEN), guard)
                 .values(updated_at=event.at, **values)
             )
+            if self._on_finished and _terminal(event):
+                kind = (
+                    await conn.execute(select(job.c.kind).where(job.c.id == event.job_id))
+                ).scalar_one_or_none()
+                hook = self._on_finished.get(kind) if kind is not None else None
+                if hook is not None:
+                    await hook(conn, event.job_id, event)

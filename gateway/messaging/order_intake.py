@@ -7,6 +7,7 @@ Every gateway replica serves the subjects in one queue group, so each request is
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -35,6 +36,9 @@ from gateway.messaging.replies import (
 
 log = logging.getLogger("flexgrid.nats.intake")
 QUEUE_GROUP = "flexgrid-gateway"
+# Requests handled at once: nats-py awaits a subscription's callback for one message before
+# the next, so each request runs in its own task; concurrent ones then share a group commit.
+MAX_IN_FLIGHT = 1024
 Submit = Callable[[Caller, Any, str | None], Awaitable[tuple[Any, bool]]]
 
 
@@ -51,6 +55,8 @@ class NatsOrderIntake:
         self._auth = authenticator
         self._limiter = limiter
         self._subs: list[Subscription] = []
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._decoders: dict[str, tuple[msgspec.json.Decoder[Any], Submit]] = {
             subjects.intake("flex-requests"): (
                 msgspec.json.Decoder(FlexRequestSubmit),
@@ -64,12 +70,29 @@ class NatsOrderIntake:
 
     async def start(self) -> None:
         for subject in self._decoders:
-            self._subs.append(await self._nc.subscribe(subject, queue=QUEUE_GROUP, cb=self._handle))
+            self._subs.append(
+                await self._nc.subscribe(subject, queue=QUEUE_GROUP, cb=self._dispatch)
+            )
 
     async def stop(self) -> None:
         for sub in self._subs:
             await sub.unsubscribe()
         self._subs.clear()
+        # Requests already taken are answered: their orders may be committed already.
+        if self._in_flight:
+            await asyncio.wait(self._in_flight, timeout=10)
+
+    async def _dispatch(self, msg: Msg) -> None:
+        # Waiting for a slot here holds back the subscription, which is the back-pressure:
+        # NATS then buffers (and past its limits drops) rather than this process ballooning.
+        await self._slots.acquire()
+        task = asyncio.create_task(self._handle(msg))
+        self._in_flight.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._slots.release()
 
     async def _handle(self, msg: Msg) -> None:
         if not msg.reply:

@@ -32,12 +32,16 @@ class OutboxRelay:
         wake: asyncio.Event,
         *,
         batch: int = 500,
+        publish_timeout_s: float = 2.0,
         failpoint: str | None = None,
     ) -> None:
         self._db = db
         self._js = js
         self._clock = clock
         self._batch = batch
+        # Short: an ack that does not come within it means no stream leader (an election
+        # after a node loss); the rows are retried, so a long wait only delays the retry.
+        self._publish_timeout_s = publish_timeout_s
         self._failpoint = failpoint
         # Set by whoever commits outbox rows, so they go out now rather than at the next poll.
         self._wake = wake
@@ -83,13 +87,23 @@ class OutboxRelay:
             rows = (await conn.execute(query)).all()
             if not rows:
                 return 0
-            # Many publishes in flight: waiting for each ack in turn costs a round trip each.
-            await asyncio.gather(
-                *(
-                    self._js.publish(subject, payload.encode(), headers={"Nats-Msg-Id": row_id})
-                    for row_id, subject, payload in rows
+            # All of the batch in flight at once, acks collected after: one round trip per
+            # batch, and publish_async spares the per-message request machinery.
+            acks = [
+                await self._js.publish_async(
+                    subject, payload.encode(), headers={"Nats-Msg-Id": row_id}
                 )
-            )
+                for row_id, subject, payload in rows
+            ]
+            try:
+                async with asyncio.timeout(self._publish_timeout_s):
+                    outcomes = await asyncio.gather(*acks, return_exceptions=True)
+                failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
+                if failed is not None:
+                    raise failed
+            finally:
+                for ack in acks:
+                    ack.cancel()  # no-op for the acknowledged; frees the slots of the others
             if self._failpoint == "relay.after_publish":
                 os.kill(os.getpid(), signal.SIGKILL)  # crash tests: published, not yet marked
             await conn.execute(

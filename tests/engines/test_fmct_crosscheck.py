@@ -18,20 +18,36 @@ from tests.engines._fmct_cases import congested_feeder, feeder, offer, request
 pytestmark = pytest.mark.unit
 
 
-def test_acopf_agrees_with_pandapower_runopp_on_case9() -> None:
-    """pandapower's PIPS OPF (current-based line limits) is a cross-check, not the reference
-    (STACK_NOTES): its objective is within 0.5 % above ours and its prices within 1 %."""
-    net = pn.case9()
+@pytest.mark.parametrize(
+    ("case", "check_prices"),
+    [
+        ("case9", True),
+        ("case14", True),
+        ("case_ieee30", True),
+        ("case39", True),
+        ("case118", True),
+        # pandapower limits case30's lines by current, MATPOWER (and we) by MVA: its binding line
+        # is priced differently, so only the objectives are compared
+        ("case30", False),
+    ],
+)
+def test_acopf_agrees_with_pandapower_runopp(case: str, check_prices: bool) -> None:
+    """pandapower's PIPS OPF is a cross-check, not the reference (STACK_NOTES): on every case where
+    it converges its objective is at most 0.5 % above ours (never below: ours is the exact
+    optimum) and its nodal prices (res_bus.lam_p) agree within 1 %."""
+    net = getattr(pn, case)()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
         pp.runopp(net, numba=False)
-    ours = solve_net_opf(pn.case9())
+    ours = solve_net_opf(getattr(pn, case)())
     assert net.OPF_converged
-    assert ours.objective <= net.res_cost + 1e-6
+    assert ours.status == "optimal"
+    assert ours.objective <= net.res_cost * (1 + 1e-6)
     assert (net.res_cost - ours.objective) / ours.objective < 5e-3
-    lam = net.res_bus.lam_p.values
-    assert np.max(np.abs(lam - ours.lam_p) / np.abs(lam)) < 1e-2
+    if check_prices:
+        lam = net.res_bus.lam_p.values
+        assert np.max(np.abs(lam - ours.lam_p) / np.abs(lam)) < 1e-2
 
 
 @pytest.mark.parametrize("congested", [False, True])

@@ -4,11 +4,13 @@ run by engine workers, their status kept up to date from the job events they pub
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from importlib.metadata import entry_points
 from typing import Any
 
 import msgspec
 from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.auth.caller import Caller
 from gateway.auth.scopes import JOBS_RUN
@@ -56,6 +58,48 @@ def _job(row: Sequence[Any]) -> Job:
     )
 
 
+async def insert_job(
+    conn: AsyncConnection, job_id: str, kind: str, owner_id: str, payload: bytes, now: datetime
+) -> None:
+    """The job row and its outbox rows (accepted event, work-queue message), in the caller's
+    transaction: a job exists exactly when its request is bound for the queue."""
+    request = JobRequest(
+        job_id=job_id, kind=kind, owner_id=owner_id, submitted_at=now, input=msgspec.Raw(payload)
+    )
+    accepted = JobAccepted(job_id=job_id, at=now)
+    await conn.execute(
+        insert(job).values(
+            id=job_id,
+            kind=kind,
+            owner_id=owner_id,
+            status=JobStatus.ACCEPTED.value,
+            progress=0.0,
+            message="",
+            attempt=0,
+            input=payload.decode(),
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    await conn.execute(
+        insert(outbox),
+        [
+            {
+                "id": f"job.{job_id}.accepted",
+                "subject": subjects.job_events(job_id),
+                "payload": msgspec.json.encode(accepted).decode(),
+                "created_at": now,
+            },
+            {
+                "id": f"job.{job_id}.request",
+                "subject": subjects.job_queue(kind),
+                "payload": msgspec.json.encode(request).decode(),
+                "created_at": now,
+            },
+        ],
+    )
+
+
 class JobService:
     def __init__(
         self,
@@ -79,49 +123,10 @@ class JobService:
             )
         if not may_run(caller.role, data.kind):
             raise Forbidden(f"the {caller.role.value} role may not run {data.kind} jobs")
-        now = self._clock()
         job_id = new_id()
         payload = msgspec.json.encode(data.input)
-        request = JobRequest(
-            job_id=job_id,
-            kind=data.kind,
-            owner_id=caller.participant_id,
-            submitted_at=now,
-            input=msgspec.Raw(payload),
-        )
-        accepted = JobAccepted(job_id=job_id, at=now)
         async with self._db.begin() as conn:
-            await conn.execute(
-                insert(job).values(
-                    id=job_id,
-                    kind=data.kind,
-                    owner_id=caller.participant_id,
-                    status=JobStatus.ACCEPTED.value,
-                    progress=0.0,
-                    message="",
-                    attempt=0,
-                    input=payload.decode(),
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            await conn.execute(
-                insert(outbox),
-                [
-                    {
-                        "id": f"job.{job_id}.accepted",
-                        "subject": subjects.job_events(job_id),
-                        "payload": msgspec.json.encode(accepted).decode(),
-                        "created_at": now,
-                    },
-                    {
-                        "id": f"job.{job_id}.request",
-                        "subject": subjects.job_queue(data.kind),
-                        "payload": msgspec.json.encode(request).decode(),
-                        "created_at": now,
-                    },
-                ],
-            )
+            await insert_job(conn, job_id, data.kind, caller.participant_id, payload, self._clock())
         self._on_commit()
         return await self.get(caller, job_id)
 

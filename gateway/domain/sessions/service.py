@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.auth.caller import Caller
 from gateway.auth.scopes import SESSIONS_READ, SESSIONS_WRITE
@@ -15,7 +17,21 @@ from gateway.domain.clock import Clock, new_id
 from gateway.errors import Conflict, NotFound, Unprocessable
 from gateway.messages.common import DeliveryWindow, Role
 from gateway.messages.problems import FieldError
-from gateway.messages.sessions import MarketSession, MarketSessionCreate, SessionState
+from gateway.messages.sessions import (
+    ClearingMethod,
+    MarketSession,
+    MarketSessionCreate,
+    PaymentRule,
+    SessionState,
+)
+
+# Called in the transaction that closes sessions, with their ids: starts their clearing.
+OnClose = Callable[[AsyncConnection, Sequence[str], datetime], Awaitable[object]]
+
+
+async def _nothing_on_close(_conn: AsyncConnection, _ids: Sequence[str], _now: datetime) -> None:
+    return None
+
 
 _COLS = (
     market_session.c.id,
@@ -28,6 +44,10 @@ _COLS = (
     market_session.c.state,
     market_session.c.created_at,
     market_session.c.closed_at,
+    market_session.c.payment_rule,
+    market_session.c.clearing_method,
+    market_session.c.upstream_price_eur_per_mwh,
+    market_session.c.clearing_job_id,
 )
 
 
@@ -41,13 +61,26 @@ def _session(row: Sequence[Any]) -> MarketSession:
         state=SessionState(row[7]),
         created_at=row[8],
         closed_at=row[9],
+        payment_rule=PaymentRule(row[10]),
+        clearing_method=ClearingMethod(row[11]),
+        upstream_price_eur_per_mwh=row[12],
+        clearing_job_id=row[13],
     )
 
 
 class SessionService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        on_close: OnClose = _nothing_on_close,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
         self._db = db
         self._clock = clock
+        self._on_close = on_close
+        # Wakes the outbox relay: closing may have queued a clearing job.
+        self._on_commit = on_commit
 
     async def open(self, caller: Caller, data: MarketSessionCreate) -> MarketSession:
         caller.require(SESSIONS_WRITE)
@@ -74,6 +107,9 @@ class SessionService:
                 gate_closure_at=data.gate_closure_at,
                 state=SessionState.OPEN,
                 created_at=now,
+                payment_rule=data.payment_rule,
+                clearing_method=data.clearing_method,
+                upstream_price_eur_per_mwh=data.upstream_price_eur_per_mwh,
             )
             await conn.execute(
                 insert(market_session).values(
@@ -86,6 +122,9 @@ class SessionService:
                     gate_closure_at=data.gate_closure_at,
                     state=session.state.value,
                     created_at=now,
+                    payment_rule=data.payment_rule.value,
+                    clearing_method=data.clearing_method.value,
+                    upstream_price_eur_per_mwh=data.upstream_price_eur_per_mwh,
                 )
             )
         return session
@@ -125,6 +164,7 @@ class SessionService:
         """Close intake now, before the gate closure time if need be."""
         caller.require(SESSIONS_WRITE)
         await self.get(caller, session_id)
+        now = self._clock()
         async with self._db.begin() as conn:
             changed = await conn.execute(
                 update(market_session)
@@ -132,22 +172,33 @@ class SessionService:
                     market_session.c.id == session_id,
                     market_session.c.state == SessionState.OPEN.value,
                 )
-                .values(state=SessionState.CLOSED.value, closed_at=self._clock())
+                .values(state=SessionState.CLOSED.value, closed_at=now)
             )
-        if changed.rowcount == 0:
-            raise Conflict(f"market session {session_id} is not open")
+            if changed.rowcount == 0:
+                raise Conflict(f"market session {session_id} is not open")
+            await self._on_close(conn, [session_id], now)
+        self._on_commit()
         return await self.get(caller, session_id)
 
     async def close_due(self) -> int:
         """Close every open session whose gate closure has passed; returns how many."""
         now = self._clock()
+        due = (market_session.c.state == SessionState.OPEN.value) & (
+            market_session.c.gate_closure_at <= now
+        )
         async with self._db.begin() as conn:
+            query = select(market_session.c.id).where(due)
+            if conn.dialect.name == "postgresql":
+                # Another replica's sweep skips these instead of closing them a second time.
+                query = query.with_for_update(skip_locked=True)
+            ids = [row[0] for row in await conn.execute(query)]
+            if not ids:
+                return 0
             changed = await conn.execute(
                 update(market_session)
-                .where(
-                    market_session.c.state == SessionState.OPEN.value,
-                    market_session.c.gate_closure_at <= now,
-                )
+                .where(market_session.c.id.in_(ids), due)
                 .values(state=SessionState.CLOSED.value, closed_at=now)
             )
+            await self._on_close(conn, ids, now)
+        self._on_commit()
         return int(changed.rowcount)

@@ -21,7 +21,14 @@ from gateway.messages.problems import FieldError
 
 
 def _zone(row: Sequence[Any]) -> GridZone:
-    return GridZone(id=row[0], name=row[1], dso_id=row[2], created_at=row[3], node_count=row[4])
+    return GridZone(
+        id=row[0],
+        name=row[1],
+        dso_id=row[2],
+        created_at=row[3],
+        node_count=row[4],
+        bundled_network=row[5],
+    )
 
 
 class ZoneService:
@@ -42,6 +49,7 @@ class ZoneService:
                 grid_zone.c.dso_id,
                 grid_zone.c.created_at,
                 func.coalesce(counts.c.n, 0),
+                grid_zone.c.bundled_network,
             )
             .outerjoin(counts, counts.c.zone_id == grid_zone.c.id)
             .order_by(grid_zone.c.created_at, grid_zone.c.id)
@@ -64,12 +72,17 @@ class ZoneService:
             dso_id=dso_id,
             created_at=self._clock(),
             node_count=len(data.nodes),
+            bundled_network=data.bundled_network,
         )
         try:
             async with self._db.begin() as conn:
                 await conn.execute(
                     insert(grid_zone).values(
-                        id=zone.id, name=zone.name, dso_id=zone.dso_id, created_at=zone.created_at
+                        id=zone.id,
+                        name=zone.name,
+                        dso_id=zone.dso_id,
+                        created_at=zone.created_at,
+                        bundled_network=zone.bundled_network,
                     )
                 )
                 if data.nodes:

@@ -1,0 +1,89 @@
+"""The market adapters served over NATS request/reply (nats.micro: queue group, PING/INFO/STATS).
+
+One typed decoder per subject, built once. A bad request gets the `Nats-Service-Error-Code` header and
+an RFC 9457 problem body (as the gateway's intake does); the client turns it back into the same error.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+from nats.aio.client import Client
+from nats.micro import add_service
+from nats.micro.request import Request
+from nats.micro.service import EndpointConfig, Service, ServiceConfig
+
+from adapters.base import BalancingMarket, WholesaleMarket
+from adapters.errors import MarketError, MarketInputError, internal_error
+from gateway.messages import subjects
+from gateway.messages.balancing import BalancingAuction
+from gateway.messages.wholesale import DayAheadAuction
+from gateway.messaging.replies import validation_errors
+
+log = logging.getLogger(__name__)
+QUEUE_GROUP = "market-adapters"
+_encoder = msgspec.json.Encoder()
+
+
+async def _fail(req: Request, error: MarketError) -> None:
+    problem = error.problem
+    await req.respond_error(str(problem.status), problem.title, _encoder.encode(problem))
+
+
+async def serve_markets(
+    nc: Client, wholesale: WholesaleMarket, balancing: BalancingMarket
+) -> Service:
+    """Start the adapters' service on ``nc``; stop it with ``await service.stop()``."""
+    day_ahead = msgspec.json.Decoder(DayAheadAuction)
+    balancing_in = msgspec.json.Decoder(BalancingAuction)
+
+    async def on_day_ahead(req: Request) -> None:
+        try:
+            auction = day_ahead.decode(req.data)
+            result = await wholesale.clear(auction)
+        except msgspec.ValidationError as exc:
+            await _fail(req, MarketInputError(validation_errors(exc), "day-ahead auction"))
+        except msgspec.DecodeError as exc:
+            await _fail(req, MarketInputError([], f"day-ahead auction is not JSON ({exc})"))
+        except MarketError as exc:
+            await _fail(req, exc)
+        except Exception:  # a bug: answered so the caller does not time out, and logged
+            log.exception("day-ahead clearing failed")
+            await _fail(req, internal_error("the day-ahead emulator failed"))
+        else:
+            await req.respond(_encoder.encode(result))
+
+    async def on_balancing(req: Request) -> None:
+        try:
+            auction = balancing_in.decode(req.data)
+            result = await balancing.activate(auction)
+        except msgspec.ValidationError as exc:
+            await _fail(req, MarketInputError(validation_errors(exc), "balancing auction"))
+        except msgspec.DecodeError as exc:
+            await _fail(req, MarketInputError([], f"balancing auction is not JSON ({exc})"))
+        except MarketError as exc:
+            await _fail(req, exc)
+        except Exception:
+            log.exception("balancing activation failed")
+            await _fail(req, internal_error("the balancing emulator failed"))
+        else:
+            await req.respond(_encoder.encode(result))
+
+    service = await add_service(
+        nc,
+        ServiceConfig(
+            name="flexgrid-market-adapters",
+            version="1.0.0",
+            description="Emulated wholesale day-ahead and TSO balancing markets",
+            queue_group=QUEUE_GROUP,
+        ),
+    )
+    await service.add_endpoint(
+        EndpointConfig(name="day-ahead", subject=subjects.DAY_AHEAD_CLEAR, handler=on_day_ahead)
+    )
+    await service.add_endpoint(
+        EndpointConfig(name="balancing", subject=subjects.BALANCING_ACTIVATE, handler=on_balancing)
+    )
+    await nc.flush()  # the server has the subscriptions before anyone is told the service is up
+    return service

@@ -1,0 +1,126 @@
+"""The `market-architecture` engine: the architectures of `engines.markets.architectures` on one
+scenario as a job, with a comparison report (the central optimum as the yardstick).
+
+Pure as every engine: the wholesale side is the emulator's own auction (`engines.markets.auction`,
+the code the NATS wholesale adapter serves), called in process, because an engine job holds no
+NATS connection; the iterative market asks it several times per period.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from engines.base import ProgressFn
+from engines.markets.architectures import ALGORITHMS, run_architecture
+from engines.markets.outcome import ArchitectureResult
+from engines.markets.scenario import Scenario
+from engines.markets.settle import AREA
+from gateway.messages.architectures import (
+    KIND,
+    ArchitectureRunInput,
+    ArchitectureRunOutput,
+    ArchitectureScenario,
+    ComparisonRow,
+)
+
+FLEX_PARTIES = (
+    "aggregator-",
+    "pv-",
+)  # the scenario's flexibility sellers (engines.markets.scenario)
+
+
+def scenario_of(spec: ArchitectureScenario) -> Scenario:
+    return Scenario(
+        network=spec.network,
+        coupling_bus=spec.coupling_bus,
+        periods=24,
+        start=spec.day_start,
+        steps=spec.generator_steps,
+        price_scale=spec.price_scale,
+    )
+
+
+def periods_of(spec: ArchitectureScenario) -> list[int]:
+    return list(range(spec.first_period, min(spec.first_period + spec.periods, 24)))
+
+
+def comparison(results: list[ArchitectureResult]) -> list[ComparisonRow]:
+    central = next(
+        (r for r in results if r.architecture == "central" and r.status == "optimal"), None
+    )
+    rows: list[ComparisonRow] = []
+    for r in results:
+        gap = None
+        if central is not None and r.status == "optimal" and central.welfare_eur != 0.0:
+            gap = 100.0 * (central.welfare_eur - r.welfare_eur) / abs(central.welfare_eur)
+        rows.append(
+            ComparisonRow(
+                architecture=r.architecture,
+                status=r.status,
+                welfare_eur=r.welfare_eur,
+                gap_to_central_percent=gap,
+                generation_cost_eur=r.generation_cost_eur,
+                flex_cost_eur=r.flex_cost_eur,
+                curtailed_res_mwh=r.curtailed_res_mwh,
+                iterations=r.iterations,
+                unconverged_periods=r.unconverged_periods,
+                distribution_area_paid_eur=-r.payments_eur.get(AREA, 0.0),
+                flexibility_providers_received_eur=sum(
+                    v for k, v in r.payments_eur.items() if k.startswith(FLEX_PARTIES)
+                ),
+                time_s=r.time_s,
+            )
+        )
+    return rows
+
+
+class ArchitectureEngine:
+    kind = KIND
+    input_type = ArchitectureRunInput
+    output_type = ArchitectureRunOutput
+
+    def run(self, data: ArchitectureRunInput, progress: ProgressFn) -> ArchitectureRunOutput:
+        scenario = scenario_of(data.scenario)
+        periods = periods_of(data.scenario)
+        steps = len(data.architectures) * len(periods)
+        results: list[ArchitectureResult] = []
+        for k, name in enumerate(data.architectures):
+            if name not in ALGORITHMS:  # the input type allows only known names: a contract bug
+                raise ValueError(f"unknown architecture {name!r}")
+            done = k * len(periods)
+            progress(done / steps, f"{name}: {len(periods)} period(s)")
+            # One period at a time so a long day reports progress; the sides are rebuilt per
+            # call (cheap next to the solves), the outcomes merged below.
+            parts = []
+            for i, t in enumerate(periods):
+                hour = (data.scenario.day_start + timedelta(hours=t)).isoformat()
+                progress((done + i) / steps, f"{name}: period {t} ({hour})")
+                parts.append(run_architecture(name, scenario, [t]))
+            results.append(_merged(name, parts))
+        progress(1.0, "comparison")
+        return ArchitectureRunOutput(
+            scenario=data.scenario, results=results, comparison=comparison(results)
+        )
+
+
+def _merged(name: str, parts: list[ArchitectureResult]) -> ArchitectureResult:
+    failed = next((p for p in parts if p.status != "optimal"), None)
+    if failed is not None:
+        return failed
+    payments: dict[str, float] = {}
+    for p in parts:
+        for party, amount in p.payments_eur.items():
+            payments[party] = payments.get(party, 0.0) + amount
+    return ArchitectureResult(
+        architecture=name,  # type: ignore[arg-type]
+        status="optimal",
+        welfare_eur=sum(p.welfare_eur for p in parts),
+        generation_cost_eur=sum(p.generation_cost_eur for p in parts),
+        flex_cost_eur=sum(p.flex_cost_eur for p in parts),
+        curtailed_res_mwh=sum(p.curtailed_res_mwh for p in parts),
+        iterations=sum(p.iterations for p in parts),
+        unconverged_periods=sum(p.unconverged_periods for p in parts),
+        payments_eur={k: round(v, 6) for k, v in sorted(payments.items())},
+        periods=[q for p in parts for q in p.periods],
+        time_s=sum(p.time_s for p in parts),
+    )

@@ -1,0 +1,157 @@
+"""No offer is activated twice, locally and by the TSO: a test that tries.
+
+Per offer-period, three racers start at once: the DSO's local activation over REST (gateway A:
+the app's connection pool), a second local activation over REST, and the TSO path (forward, then
+activate at the TSO's price) on a second connection pool to the same database, as a second gateway
+replica would run it. On both SQLite and PostgreSQL exactly one racer wins each offer-period; every
+REST loser gets a 409 problem that names the state it lost to, the TSO loser an ActivationConflict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from gateway.db.database import Database
+from gateway.db.tables import offer_activation
+from gateway.domain.forwarding import ledger
+from gateway.messages.activations import ActivationState
+from tests.clearing._market import cigre_zone, day_after_tomorrow, evening
+from tests.market import Market
+
+pytestmark = pytest.mark.integration
+OFFERS = 8
+PERIODS = (17, 18, 19, 20)
+
+
+async def _book(market: Market) -> tuple[str, list[str]]:
+    await market.participant("dso", "dso")
+    await market.participant("agg", "aggregator")
+    zone = await cigre_zone(market, "dso")
+    day = day_after_tomorrow(market.clock())
+    gate = market.clock() + timedelta(hours=1)
+    session = await market.call("POST", "/v1/market-sessions", market.fmo_key, {
+        "zone_id": zone, "name": "race",
+        "delivery": {"start": day.isoformat(), "end": (day + timedelta(days=1)).isoformat(),
+                     "resolution_minutes": 60},
+        "gate_closure_at": gate.isoformat(),
+    })  # fmt: skip
+    assert session.status_code == 201, session.text
+    sid = session.json()["id"]
+    offers = []
+    for k in range(OFFERS):
+        created = await market.call("POST", "/v1/flex-offers", market.keys["agg"], {
+            "session_id": sid, "node_mrid": f"cigre-mv-bus-{3 + k % 9}", "p_up_mw": 0.2,
+            "price_p_up_eur_per_mwh": 50.0 + k, "delivery_windows": [evening(day)],
+            "valid_until": (gate + timedelta(hours=1)).isoformat(),
+        })  # fmt: skip
+        assert created.status_code == 201, created.text
+        offers.append(str(created.json()["id"]))
+    return sid, offers
+
+
+async def test_concurrent_local_and_tso_activations_activate_each_offer_period_once(
+    market: Market, db: Database
+) -> None:
+    sid, offers = await _book(market)
+    owner = market.ids["agg"]
+    rng = random.Random(7)
+
+    async def local(offer_id: str, t: int) -> tuple[str, Any]:
+        await asyncio.sleep(rng.random() * 0.05)
+        r = await market.call("POST", f"/v1/flex-offers/{offer_id}/activations",
+                              market.keys["dso"],
+                              {"period_index": t, "direction": "up", "p_mw": 0.2})  # fmt: skip
+        return "local", r
+
+    async def tso(offer_id: str, t: int) -> tuple[str, Any]:
+        await asyncio.sleep(rng.random() * 0.05)
+        try:
+            async with db.begin() as conn:  # the forwarder's moves, on the second pool
+                base = dict(offer_id=offer_id, period_index=t, session_id=sid,
+                            submitter_id=owner, direction="up", p_mw=0.2)  # fmt: skip
+                now = market.clock()
+                await ledger.apply(conn, ledger.Move(**base, to=ActivationState.FORWARDED), now)
+                await ledger.apply(conn, ledger.Move(
+                    **base, to=ActivationState.ACTIVATED_TSO, activated_mw=0.2,
+                    price_eur_per_mwh=80.0, amount_eur=16.0), now)  # fmt: skip
+        except ledger.ActivationConflict as exc:
+            return "tso", exc
+        return "tso", None
+
+    async with db.connect() as conn:  # the second pool warm, as a running replica's is
+        await conn.execute(select(offer_activation.c.state).limit(1))
+    racers = [f(o, t) for o in offers for t in PERIODS for f in (local, local, tso)]
+    rng.shuffle(racers)
+    outcomes = await asyncio.gather(*racers)
+
+    wins: Counter[tuple[str, int]] = Counter()
+    local_wins = tso_wins = 0
+    for who, r in outcomes:
+        if who == "local":
+            if r.status_code == 201:
+                local_wins += 1
+                wins[(r.json()["offer_id"], r.json()["period_index"])] += 1
+            else:
+                assert r.status_code == 409, r.text
+                assert r.headers["content-type"].startswith("application/problem+json")
+                detail = r.json()["detail"]
+                assert "activated once per period" in detail
+                assert any(s in detail for s in ("activated_local", "activated_tso", "forwarded"))
+        elif r is None:
+            tso_wins += 1
+        else:
+            assert isinstance(r, ledger.ActivationConflict)
+            assert r.current in ("activated_local", "reserved_local")
+    async with db.connect() as conn:
+        rows = (await conn.execute(select(
+            offer_activation.c.offer_id, offer_activation.c.period_index, offer_activation.c.state,
+        ).where(offer_activation.c.session_id == sid))).all()  # fmt: skip
+    # One row per offer-period, each activated once: by the local market or by the TSO.
+    assert len(rows) == len({(r[0], r[1]) for r in rows}) == OFFERS * len(PERIODS)
+    assert {r[2] for r in rows} <= {"activated_local", "activated_tso"}
+    assert local_wins + tso_wins == OFFERS * len(PERIODS)
+    assert all(n == 1 for n in wins.values())
+    states = Counter(r[2] for r in rows)
+    assert (states["activated_local"], states["activated_tso"]) == (local_wins, tso_wins)
+    assert local_wins > 0 and tso_wins > 0, "the race was tried from both sides"
+
+
+async def test_the_state_machine_refuses_every_second_activation(
+    market: Market, db: Database
+) -> None:
+    sid, offers = await _book(market)
+    owner, now = market.ids["agg"], market.clock()
+    offer = offers[0]
+
+    async def move(to: ActivationState, t: int = 17) -> str | None:
+        try:
+            async with db.begin() as conn:
+                await ledger.apply(conn, ledger.Move(offer_id=offer, period_index=t, to=to,
+                                   session_id=sid, submitter_id=owner, direction="up",
+                                   p_mw=0.2), now)  # fmt: skip
+        except ledger.ActivationConflict as exc:
+            return exc.current
+        return None
+
+    s = ActivationState
+    assert await move(s.ACTIVATED_TSO) == "available"  # only a forwarded offer
+    assert await move(s.FORWARDED) is None
+    assert await move(s.ACTIVATED_LOCAL) == "forwarded"
+    assert await move(s.RESERVED_LOCAL) == "forwarded"
+    assert await move(s.RELEASED) is None  # the TSO did not take it: back to the local market
+    assert await move(s.RESERVED_LOCAL) is None
+    assert await move(s.FORWARDED) == "reserved_local"
+    assert await move(s.ACTIVATED_LOCAL) is None
+    assert await move(s.ACTIVATED_LOCAL) == "activated_local"
+    assert await move(s.RELEASED) == "activated_local"
+    assert await move(s.FORWARDED, t=18) is None
+    assert await move(s.ACTIVATED_TSO, t=18) is None
+    assert await move(s.ACTIVATED_TSO, t=18) == "activated_tso"
+    assert await move(s.ACTIVATED_LOCAL, t=18) == "activated_tso"
