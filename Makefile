@@ -30,8 +30,13 @@ fmt: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Every benchmark prints its figures and PASS/MISS against its target (medians; see bench/README.md).
+BENCHES := intake nats_intake job_roundtrip cim_import fmct_clearing architectures \
+	afat_aggregation fst_schedule forecast_backtest
+
 bench: install
-	$(BIN)/python -m bench.intake --backend both
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	rc=0; for b in $(BENCHES); do echo "== bench.$$b"; $(BIN)/python -m bench.$$b || rc=1; done; exit $$rc
 
 openapi: install
 	$(BIN)/flexgrid openapi --output openapi/openapi.json

@@ -9,8 +9,8 @@ simbench package is installed, otherwise smooth stand-in shapes.
 from __future__ import annotations
 
 import argparse
-import time
 import resource
+import time
 from datetime import UTC, datetime
 
 import numpy as np
@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--prosumers", type=int, default=10_000)
     parser.add_argument("--offer-steps", type=int, default=5)
     parser.add_argument("--chunk", type=int, default=50)
+    parser.add_argument("--solver", choices=["auto", "single_lp", "decomposed"], default="auto")
     args = parser.parse_args()
     load, pv, source = shapes()
     prosumers = household_portfolio(args.prosumers, load, pv, seed=1)
@@ -54,7 +55,11 @@ def main() -> None:
             price_eur_per_mwh=[250.0 if p else 0.0 for p in peak],
         ),
         prosumers=prosumers,
-        options=AggregationOptions(offer_steps=args.offer_steps, chunk_prosumers=args.chunk),
+        options=AggregationOptions(
+            offer_steps=args.offer_steps,
+            chunk_prosumers=args.chunk,
+            centralised_solver=args.solver,
+        ),
     )
     stages: list[tuple[float, str]] = []
     started = time.perf_counter()
@@ -66,7 +71,10 @@ def main() -> None:
         print(f"  {at - started:7.2f} s  (+{at - previous:6.2f})  {stage}")
         previous = at
     print(f"profiles: {source}")
-    print(f"{args.prosumers} prosumers x 96 slots, {args.offer_steps} offer steps: {result.status}")
+    print(
+        f"{args.prosumers} prosumers x 96 slots, {args.offer_steps} offer steps, "
+        f"{args.solver}: {result.status}"
+    )
     print(
         f"social welfare {result.social_welfare_eur:.2f} EUR, {len(result.offer_steps)} offer steps"
     )

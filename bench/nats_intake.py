@@ -2,9 +2,11 @@
 
 A gateway process (`uvicorn gateway.asgi:app`, one worker, engines external) runs against a
 nats-server started here and a fresh database (SQLite file or a PostgreSQL database created for
-the run). A market is set up over REST; then one load-generator process sends FlexOffers on
-`atp.v1.intake.flex-offers` by NATS request/reply, keeping `--window` requests in flight, each
-with the aggregator's API key in a header. The figure is end to end: from the first request to
+the run). A market is set up over REST; then one load-generator process sends FlexOffers by
+NATS request/reply with the aggregators' API keys in a header, keeping `--window` messages in
+flight: `--batch 100` (the default) puts 100 orders in each message on
+`atp.v1.intake.flex-offers.batch`, `--batch 1` sends one order per request on
+`atp.v1.intake.flex-offers` (use `--window 512` then). The figure is end to end: from the first request to
 the moment the last order event is stored in the ATP_ORDERS stream (the relay published it after
 the order's commit). Reply latency (request to stored-order reply) p50/p99 is printed too.
 
@@ -12,13 +14,14 @@ Every reply is checked (a stored order with an id, never a problem), and the str
 exactly one event per order.
 
 Target (issue 3): at least 3,000 orders/s over NATS on this machine.
-Run: .venv/bin/python -m bench.nats_intake --backend both [--orders 20000] [--window 512]
+Run: .venv/bin/python -m bench.nats_intake --backend both [--orders 20000] [--batch 100]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing as mp
 import os
 import statistics
@@ -66,7 +69,9 @@ class Outcome:
         return self.orders / (self.published - self.started)
 
 
-async def _drive(nats_url: str, market: MarketSetup, orders: int, window: int) -> Outcome:
+async def _drive(
+    nats_url: str, market: MarketSetup, orders: int, window: int, batch: int
+) -> Outcome:
     nc = await nats.connect(nats_url, pending_size=256 * 1024 * 1024)
     js = nc.jetstream()
     before = (await js.stream_info(subjects.ORDERS_STREAM)).state.messages
@@ -74,6 +79,14 @@ async def _drive(nats_url: str, market: MarketSetup, orders: int, window: int) -
     bodies = [offer_body(market, i, valid_until) for i in range(orders)]
     keys = market.keys
     subject = subjects.intake("flex-offers")
+    if batch > 1:  # many orders per message, on the batch subject
+        subject = subjects.intake("flex-offers.batch")
+        bodies = [
+            b'{"items":['
+            + b",".join(b'{"order":' + b + b"}" for b in bodies[i : i + batch])
+            + b"]}"
+            for i in range(0, len(bodies), batch)
+        ]
     latencies: list[float] = []
     failures: list[str] = []
     ok = 0
@@ -89,6 +102,11 @@ async def _drive(nats_url: str, market: MarketSetup, orders: int, window: int) -
             latencies.append((time.perf_counter() - sent) * 1000)
             if reply.headers and reply.headers.get("Nats-Service-Error-Code"):
                 failures.append(reply.data.decode()[:200])
+            elif batch > 1:
+                answer = json.loads(reply.data)
+                ok += answer["stored"]
+                if answer["failed"]:
+                    failures.append(f"{answer['failed']} items failed in a batch")
             elif b'"id"' in reply.data:
                 ok += 1
             else:
@@ -100,7 +118,7 @@ async def _drive(nats_url: str, market: MarketSetup, orders: int, window: int) -
 
     started = time.perf_counter()
     tasks = []
-    for i in range(orders):
+    for i in range(len(bodies)):
         await slots.acquire()
         tasks.append(asyncio.create_task(one(i)))
     await asyncio.gather(*tasks)
@@ -118,11 +136,13 @@ async def _drive(nats_url: str, market: MarketSetup, orders: int, window: int) -
     return Outcome(orders, ok, failures, sorted(latencies), started, replied, published)
 
 
-def _client(nats_url: str, market: MarketSetup, orders: int, window: int, out: Connection) -> None:
+def _client(
+    nats_url: str, market: MarketSetup, orders: int, window: int, batch: int, out: Connection
+) -> None:
     import uvloop
 
     uvloop.install()
-    out.send(asyncio.run(_drive(nats_url, market, orders, window)))
+    out.send(asyncio.run(_drive(nats_url, market, orders, window, batch)))
 
 
 def run_backend(backend: str, args: argparse.Namespace) -> list[Outcome]:
@@ -146,7 +166,14 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[Outcome]:
                         parent, child = ctx.Pipe(duplex=False)
                         proc = ctx.Process(
                             target=_client,
-                            args=(server_nats.url, market, args.orders, args.window, child),
+                            args=(
+                                server_nats.url,
+                                market,
+                                args.orders,
+                                args.window,
+                                args.batch,
+                                child,
+                            ),
                         )
                         cpu0 = cpu_seconds(gateway.pid)
                         proc.start()
@@ -178,7 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--orders", type=int, default=20_000, help="orders per run")
-    parser.add_argument("--window", type=int, default=512, help="requests in flight")
+    parser.add_argument("--window", type=int, default=16, help="messages in flight")
+    parser.add_argument(
+        "--batch", type=int, default=100, help="orders per message (1: one order per request)"
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs; the median is quoted")
     parser.add_argument("--aggregators", type=int, default=8, help="submitting participants")
     parser.add_argument("--batch-max", type=int, default=0, help="FLEXGRID_INTAKE_BATCH_MAX")
@@ -186,7 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--http", default="httptools", help="uvicorn --http")
     args = parser.parse_args(argv)
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    print(f"orders over NATS, end to end; machine load {machine_load()} (1/5/15 min)")
+    print(
+        f"orders over NATS, end to end, {args.batch} per message; "
+        f"machine load {machine_load()} (1/5/15 min)"
+    )
     passed = True
     for backend in backends:
         outcomes = run_backend(backend, args)

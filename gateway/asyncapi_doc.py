@@ -115,7 +115,12 @@ def resolve_family(name: str) -> Any:
     for info in pkgutil.iter_modules(gateway.messages.__path__):
         module = importlib.import_module(f"gateway.messages.{info.name}")
         value = getattr(module, name, None)
-        is_struct = isinstance(value, type) and issubclass(value, msgspec.Struct)
+        # A Struct counts where it is defined, not where it is imported.
+        is_struct = (
+            isinstance(value, type)
+            and issubclass(value, msgspec.Struct)
+            and value.__module__ == module.__name__
+        )
         if is_struct or isinstance(value, types.UnionType):
             found[info.name] = value
     if "events" in found:

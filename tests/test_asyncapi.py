@@ -27,6 +27,16 @@ from gateway.messages.balancing import (
     ImbalanceNeed,
 )
 from gateway.messages.common import DeliveryWindow, Direction
+from gateway.messages.batches import (
+    FlexOfferBatch,
+    FlexOfferBatchItem,
+    FlexOfferBatchResult,
+    FlexOfferBatchSubmit,
+    FlexRequestBatch,
+    FlexRequestBatchItem,
+    FlexRequestBatchResult,
+    FlexRequestBatchSubmit,
+)
 from gateway.messages.events import (
     FlexOfferStored,
     FlexRequestStored,
@@ -133,6 +143,55 @@ EXAMPLES: dict[str, list[Any]] = {
         )
     ],
     "FlexOffer": [FLEX_OFFER],
+    "FlexOfferBatchSubmit": [
+        FlexOfferBatchSubmit(
+            items=[
+                FlexOfferBatchItem(
+                    order=FlexOfferSubmit(
+                        session_id="s-1",
+                        node_mrid="_N7",
+                        p_up_mw=0.4,
+                        price_p_up_eur_per_mwh=95.0,
+                        delivery_windows=[WINDOW],
+                        valid_until=AT + timedelta(minutes=50),
+                    ),
+                    idempotency_key="partner-0001",
+                )
+            ]
+        )
+    ],
+    "FlexOfferBatch": [
+        FlexOfferBatch(
+            results=[
+                FlexOfferBatchResult(order=FLEX_OFFER),
+                FlexOfferBatchResult(problem=PROBLEM_EXAMPLE),
+            ],
+            stored=1,
+            failed=1,
+        )
+    ],
+    "FlexRequestBatchSubmit": [
+        FlexRequestBatchSubmit(
+            items=[
+                FlexRequestBatchItem(
+                    order=FlexRequestSubmit(
+                        session_id="s-1",
+                        node_mrid="_N7",
+                        direction=Direction.UP,
+                        p_mw=0.8,
+                        delivery=WINDOW,
+                    )
+                )
+            ]
+        )
+    ],
+    "FlexRequestBatch": [
+        FlexRequestBatch(
+            results=[FlexRequestBatchResult(order=FLEX_REQUEST, replayed=True)],
+            stored=1,
+            failed=0,
+        )
+    ],
     "JobRequest": [
         JobRequest(
             job_id="job-1",

@@ -10,6 +10,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from gateway.messages import subjects
+from gateway.messages.batches import FlexOfferBatch
 from gateway.messages.orders import FlexOffer, FlexRequest
 from gateway.messaging.replies import ServiceError, from_reply
 from tests.market import Market
@@ -104,3 +105,82 @@ async def test_request_over_nats_respects_zone_ownership(book: tuple[Market, str
     )
     assert foreign_headers is not None
     assert foreign_headers["Nats-Service-Error-Code"] == "404"
+
+
+async def test_a_batch_stores_good_items_and_explains_bad_ones(book: tuple[Market, str]) -> None:
+    market, url = book
+    good = market.offer_body("session")
+    items = [
+        {"order": good, "idempotency_key": "b-1"},
+        {"order": {**good, "node_mrid": "nowhere"}},
+        {"order": {**good, "p_up_mw": 0.7}},
+        # The same key in the same batch is a concurrent retry, as over REST: 409.
+        {"order": good, "idempotency_key": "b-1"},
+    ]
+    headers, data = await _request(
+        url,
+        subjects.intake("flex-offers.batch"),
+        {"items": items},
+        **{"Flexgrid-Api-Key": market.keys["agg"]},
+    )
+    reply = from_reply(headers, data, FlexOfferBatch)
+    first, bad, third, concurrent = reply.results
+    if first.order is None or concurrent.replayed:  # whichever took the key first is stored
+        first, concurrent = concurrent, first
+    assert first.order is not None
+    assert bad.order is None
+    assert bad.problem is not None
+    assert bad.problem.status == 422
+    assert bad.problem.errors[0].location == "$.node_mrid"
+    assert bad.problem.instance == f"{subjects.intake('flex-offers.batch')}#/items/1"
+    assert third.order is not None
+    # The twin either found the key in flight (409, as a concurrent REST retry) or, when the
+    # first had committed already, got the stored offer back.
+    if concurrent.problem is not None:
+        assert concurrent.problem.status == 409
+        assert (reply.stored, reply.failed) == (2, 2)
+    else:
+        assert concurrent.order is not None
+        assert concurrent.order.id == first.order.id
+        assert concurrent.replayed
+        assert (reply.stored, reply.failed) == (3, 1)
+    # A later batch retrying the key gets the stored offer back.
+    headers, data = await _request(
+        url,
+        subjects.intake("flex-offers.batch"),
+        {"items": [{"order": good, "idempotency_key": "b-1"}]},
+        **{"Flexgrid-Api-Key": market.keys["agg"]},
+    )
+    retry = from_reply(headers, data, FlexOfferBatch).results[0]
+    assert retry.order is not None
+    assert retry.replayed
+    assert retry.order.id == first.order.id
+    listed = await market.call("GET", "/v1/flex-offers?limit=50", market.keys["agg"])
+    ids = {offer["id"] for offer in listed.json()["items"]}
+    assert {first.order.id, third.order.id} <= ids
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        ({"items": []}, {}, 422),  # at least one item
+        ({"items": [{"order": {}}] * 501}, {}, 422),  # at most 500
+        ({"items": [{"order": {}}]}, {"Idempotency-Key": "whole"}, 400),  # keys go per item
+    ],
+)
+async def test_a_malformed_batch_is_refused_whole(
+    book: tuple[Market, str], body: dict[str, Any], headers: dict[str, str], status: int
+) -> None:
+    market, url = book
+    before = await market.call("GET", "/v1/flex-offers?limit=200", market.keys["agg"])
+    reply_headers, data = await _request(
+        url,
+        subjects.intake("flex-offers.batch"),
+        body,
+        **{"Flexgrid-Api-Key": market.keys["agg"], **headers},
+    )
+    with pytest.raises(ServiceError) as caught:
+        from_reply(reply_headers, data, FlexOfferBatch)
+    assert caught.value.problem.status == status
+    after = await market.call("GET", "/v1/flex-offers?limit=200", market.keys["agg"])
+    assert len(after.json()["items"]) == len(before.json()["items"])

@@ -1,12 +1,13 @@
 """The portfolio as one linear programme, assembled as numpy arrays (no modelling layer: at
 10,000 prosumers x 96 slots a modelling layer's per-variable objects cost more than the solve).
 
-Columns are device variables (kW per slot, kWh of state of charge) plus one aggregate column
-`P_t` per slot: the portfolio's net prosumption. Row `t` of the balance block ties them:
-`P_t - sum(device contributions at t) = sum(fixed prosumption at t)`. Energy is bought at the
-price on `P_t`, so device columns carry only their owners' discomfort and wear costs, and the
-balance rows' duals are the portfolio's marginal value of energy per slot (what the aggregator
-pays a prosumer per kWh of deviation).
+Columns are device variables (kW per slot, kWh of state of charge). Energy is bought at the
+forecast price, so each device column's cost is its owner's discomfort or wear plus the energy
+its prosumption costs. Only the slots a request couples get a balance row and an aggregate
+column `P_t` (the portfolio's net prosumption there): `P_t - sum(device contributions at t) =
+sum(fixed prosumption at t)`. `P_t` is free and costless until a request prices and bounds it;
+the rows' duals are then the portfolio's marginal value of a kW in those slots. Everything
+else is block-diagonal by prosumer.
 """
 
 from __future__ import annotations

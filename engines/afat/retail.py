@@ -32,7 +32,14 @@ _BISECTION_STEPS = 60
 
 def compare_contracts(data: RetailInput, progress: ProgressFn) -> RetailResult:
     progress(0.05, "loading curves")
-    prosumers, source = _portfolio(data)
+    try:
+        prosumers, source = _portfolio(data)
+    except ImportError as exc:  # an optional extra: a value, not a crash to retry
+        return RetailResult(
+            status="error",
+            message=f"simbench profiles need the simbench package "
+            f"(pip install 'flexgrid-atp[forecast-data]'): {exc}",
+        )
     slots = len(data.wholesale_price_eur_per_mwh)
     per_day = 1440 // data.slot_minutes
     dt = data.slot_minutes / 60

@@ -59,9 +59,14 @@ class AggregationOptions(_In, frozen=True, kw_only=True, forbid_unknown_fields=T
         float, msgspec.Meta(gt=0.0, le=1e6, description="Primal and dual residual bound")
     ] = 0.003
     centralised_solver: Annotated[
-        Literal["decomposed", "single_lp"],
-        msgspec.Meta(description="Both exact; decomposed scales to large portfolios"),
-    ] = "decomposed"
+        Literal["auto", "decomposed", "single_lp"],
+        msgspec.Meta(
+            description=(
+                "Both exact: one LP of the portfolio, or Dantzig-Wolfe over chunks; auto picks "
+                "the single LP up to 1,000 prosumers"
+            )
+        ),
+    ] = "auto"
     chunk_prosumers: Annotated[
         int, msgspec.Meta(ge=1, le=100_000, description="Prosumers per decomposition block")
     ] = 50

@@ -117,6 +117,8 @@ def _build(
     m.qt = pyo.Var(range(nl))
     m.pg = pyo.Var(range(ng))
     m.qg = pyo.Var(range(ng))
+    # x[k] is the accepted share of variable k's volume (0..1): offers of 1e-4 pu next to prices of
+    # 1e4 EUR per pu make a badly scaled problem on which ripopt stalls (MATPOWER case1197)
     m.x = pyo.Var(range(nx), initialize=0.0)
     for b in range(nb):
         m.vm[b].setlb(float(grid.vmin[b]))
@@ -138,10 +140,13 @@ def _build(
         if units.fix_vm[g] and grid.active[b]:
             m.vm[b].fix(float(grid.gen_vg[g]))
     for k in range(nx):
-        m.x[k].setlb(0.0)
-        m.x[k].setub(float(flex.ub[k]))
-        if start is not None:
-            m.x[k].set_value(float(start.x[k]))
+        if flex.ub[k] > 0.0:
+            m.x[k].setlb(0.0)
+            m.x[k].setub(1.0)
+            if start is not None:
+                m.x[k].set_value(float(np.clip(start.x[k] / flex.ub[k], 0.0, 1.0)))
+        else:
+            m.x[k].fix(0.0)
     # Branch flows as variables (MATPOWER style): each flow equation touches four voltage variables only.
     vf, vt = (
         vm0[grid.f] * np.exp(1j * va0[grid.f]),
@@ -196,7 +201,7 @@ def _build(
         q_terms[t].append((-1.0, m.qt[l_]))
     for k in range(nx):
         target = q_terms if flex.is_q[k] else p_terms
-        target[int(flex.bus[k])].append((float(flex.sign[k]), m.x[k]))
+        target[int(flex.bus[k])].append((float(flex.sign[k] * flex.ub[k]), m.x[k]))
 
     def _lin(terms: list[tuple[float, Any]]) -> Any:
         return LinearExpression(
@@ -212,12 +217,41 @@ def _build(
         m.q_bal[b] = _lin(q_terms[b]) + float(grid.bs[b]) * m.vm[b] ** 2 == float(grid.qd[b])
 
     base = grid.base_mva
-    cost_terms = [(float(c) * base, m.x[k]) for k, c in enumerate(flex.cost)]
-    lin_units = [(float(units.c1[g]) * base, m.pg[g]) for g in range(ng) if units.c1[g] != 0.0]
-    quad = sum(float(units.c2[g]) * base**2 * m.pg[g] ** 2 for g in range(ng) if units.c2[g] != 0.0)
-    m.obj = pyo.Objective(expr=_lin(cost_terms + lin_units) + quad + float(np.sum(units.c0)))
+    scale = objective_scale(grid, units, flex)
+    m.obj_scale = scale
+    cost_terms = [
+        (float(c * u) * base / scale, m.x[k])
+        for k, (c, u) in enumerate(zip(flex.cost, flex.ub, strict=True))
+    ]
+    lin_units = [
+        (float(units.c1[g]) * base / scale, m.pg[g]) for g in range(ng) if units.c1[g] != 0.0
+    ]
+    quad = sum(
+        float(units.c2[g]) * base**2 / scale * m.pg[g] ** 2 for g in range(ng) if units.c2[g] != 0.0
+    )
+    m.obj = pyo.Objective(
+        expr=_lin(cost_terms + lin_units) + quad + float(np.sum(units.c0)) / scale
+    )
     m.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
     return m
+
+
+MAX_GRADIENT = 100.0  # Ipopt's nlp_scaling_max_gradient default, which ripopt does not apply
+
+
+def objective_scale(grid: Grid, units: Units, flex: Flex) -> float:
+    """Divisor that brings the objective's largest coefficient down to ``MAX_GRADIENT``.
+
+    A unit's coefficient is its price x base MVA per pu (1e4 for 100 EUR/MWh on a 100 MVA base; a
+    priced coupling point, MATPOWER generators); ripopt, unlike Ipopt, does not scale such an
+    objective and can stall at a dual infeasibility its tolerance counts as unsolved. Offers enter as
+    shares of their volume (see ``_build``), so their coefficients are their full cost. Scaling further
+    (to 1) would loosen the effective tolerance on the objective by the same factor. Every dual
+    scales with the objective; ``_extract`` multiplies it back.
+    """
+    base = grid.base_mva
+    coefs = np.abs(np.r_[flex.cost * flex.ub * base, units.c1 * base, units.c2 * base**2])
+    return float(max(1.0, coefs.max(initial=0.0) / MAX_GRADIENT))
 
 
 def _finite(v: float) -> float | None:
@@ -304,23 +338,26 @@ def _extract(
     # rejected offers adds up to cents): report the cost of the dispatch returned, within bounds.
     for k in range(nx):
         value = m.x[k].value
-        if value is not None and not 0.0 <= value <= flex.ub[k]:
-            m.x[k].set_value(float(np.clip(value, 0.0, flex.ub[k])), skip_validation=True)
-    base = grid.base_mva
+        if value is not None and not 0.0 <= value <= 1.0:
+            m.x[k].set_value(float(np.clip(value, 0.0, 1.0)), skip_validation=True)
+    scale = float(m.obj_scale)
+    per_mw = scale / grid.base_mva
     lam_p, lam_q = np.full(nb, np.nan), np.full(nb, np.nan)
     for b in range(nb):
         if b in m.p_bal:
-            lam_p[b] = -m.dual.get(m.p_bal[b], np.nan) / base
-            lam_q[b] = -m.dual.get(m.q_bal[b], np.nan) / base
+            lam_p[b] = -m.dual.get(m.p_bal[b], np.nan) * per_mw
+            lam_q[b] = -m.dual.get(m.q_bal[b], np.nan) * per_mw
     mu = np.zeros(nl)
     for l_ in range(nl):
         if l_ in m.thermal_f:
-            mu[l_] = abs(m.dual.get(m.thermal_f[l_], 0.0)) + abs(m.dual.get(m.thermal_t[l_], 0.0))
+            mu[l_] = scale * (
+                abs(m.dual.get(m.thermal_f[l_], 0.0)) + abs(m.dual.get(m.thermal_t[l_], 0.0))
+            )
     return OpfSolution(
         status="optimal",
         condition=condition,
         message="",
-        objective=float(pyo.value(m.obj)),
+        objective=float(pyo.value(m.obj)) * scale,
         solve_time_s=time.perf_counter() - started,
         vm=vals(m.vm, nb),
         va=vals(m.va, nb),
@@ -328,7 +365,7 @@ def _extract(
         st=vals(m.pt, nl) + 1j * vals(m.qt, nl),
         pg=vals(m.pg, ng),
         qg=vals(m.qg, ng),
-        x=vals(m.x, nx),
+        x=vals(m.x, nx) * flex.ub,
         lam_p=lam_p,
         lam_q=lam_q,
         mu_branch=mu,

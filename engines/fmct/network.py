@@ -29,6 +29,9 @@ ComplexArray = NDArray[np.complex128]
 IntArray = NDArray[np.int64]
 
 IMPEDANCE_FLOOR_PU = 1e-4
+# pandapower's converters write 99999 (kA for lines, MVA for transformers) for "no rating" (a
+# MATPOWER rateA of 0); at 0.4 kV that placeholder would read as a real 69,000 MVA limit
+NO_RATING = 99999.0
 _ISOLATED = 4
 
 
@@ -165,11 +168,13 @@ def _ratings_mva(net: Any, labels: list[str], rate_a: FloatArray, use_rate_a: bo
         elif element == "line":
             row = net.line.loc[int(idx_s)]
             vn = float(net.bus.at[int(row.from_bus), "vn_kv"])
-            out[i] = float(row.max_i_ka * row.df * row.parallel) * vn * math.sqrt(3.0)
+            if float(row.max_i_ka) < NO_RATING:
+                out[i] = float(row.max_i_ka * row.df * row.parallel) * vn * math.sqrt(3.0)
         elif element == "trafo":
             row = net.trafo.loc[int(idx_s)]
-            out[i] = float(row.sn_mva * row.df * row.parallel)
-    out[out > 1e6] = np.inf  # placeholder ratings (e.g. max_i_ka = 99999) mean "no limit"
+            if float(row.sn_mva) < NO_RATING:
+                out[i] = float(row.sn_mva * row.df * row.parallel)
+    out[out > 1e6] = np.inf  # other placeholder ratings mean "no limit" too
     return out
 
 

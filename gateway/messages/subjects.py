@@ -88,6 +88,24 @@ REGISTRY: tuple[SubjectSpec, ...] = (
         request_reply=True,
     ),
     SubjectSpec(
+        name="submitFlexRequestBatch",
+        pattern=f"{PREFIX}.intake.flex-requests.batch",
+        stream=None,
+        message="FlexRequestBatchSubmit",
+        description="Submit up to 500 FlexRequests in one message; reply: a result per item "
+        "(the stored FlexRequest or a problem), or a problem for the whole message.",
+        request_reply=True,
+    ),
+    SubjectSpec(
+        name="submitFlexOfferBatch",
+        pattern=f"{PREFIX}.intake.flex-offers.batch",
+        stream=None,
+        message="FlexOfferBatchSubmit",
+        description="Submit up to 500 FlexOffers in one message; reply: a result per item "
+        "(the stored FlexOffer or a problem), or a problem for the whole message.",
+        request_reply=True,
+    ),
+    SubjectSpec(
         name="jobQueue",
         pattern=f"{PREFIX}.jobs.{{engine_kind}}",
         stream=JOBS_STREAM,

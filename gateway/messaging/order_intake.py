@@ -24,6 +24,14 @@ from gateway.domain.orders.service import OrderService
 from gateway.errors import BadRequest, Unauthorized, Unprocessable
 from gateway.http.problems import to_gateway_error
 from gateway.messages import subjects
+from gateway.messages.batches import (
+    FlexOfferBatch,
+    FlexOfferBatchResult,
+    FlexOfferBatchSubmit,
+    FlexRequestBatch,
+    FlexRequestBatchResult,
+    FlexRequestBatchSubmit,
+)
 from gateway.messages.orders import FlexOfferSubmit, FlexRequestSubmit
 from gateway.messages.problems import FieldError
 from gateway.messaging.replies import (
@@ -67,9 +75,23 @@ class NatsOrderIntake:
                 orders.submit_offer,
             ),
         }
+        self._batches: dict[str, tuple[msgspec.json.Decoder[Any], Submit, Any, Any]] = {
+            subjects.intake("flex-requests.batch"): (
+                msgspec.json.Decoder(FlexRequestBatchSubmit),
+                orders.submit_request,
+                FlexRequestBatchResult,
+                FlexRequestBatch,
+            ),
+            subjects.intake("flex-offers.batch"): (
+                msgspec.json.Decoder(FlexOfferBatchSubmit),
+                orders.submit_offer,
+                FlexOfferBatchResult,
+                FlexOfferBatch,
+            ),
+        }
 
     async def start(self) -> None:
-        for subject in self._decoders:
+        for subject in (*self._decoders, *self._batches):
             self._subs.append(
                 await self._nc.subscribe(subject, queue=QUEUE_GROUP, cb=self._dispatch)
             )
@@ -116,6 +138,13 @@ class NatsOrderIntake:
         caller = await self._auth.authenticate(key)
         self._limiter.check(caller.key_id)
         idempotency_key = headers.get(IDEMPOTENCY_HEADER) or None
+        if msg.subject in self._batches:
+            if idempotency_key is not None:
+                raise BadRequest(
+                    "a batch has no Idempotency-Key header: give each item its idempotency_key",
+                    errors=[FieldError(location=f"header:{IDEMPOTENCY_HEADER}", message="unused")],
+                )
+            return await self._submit_batch(caller, msg), None
         if idempotency_key is not None and not (
             len(idempotency_key) <= 255 and idempotency_key.isprintable()
         ):
@@ -124,14 +153,36 @@ class NatsOrderIntake:
                 errors=[FieldError(location=f"header:{IDEMPOTENCY_HEADER}", message="invalid")],
             )
         decoder, submit = self._decoders[msg.subject]
-        try:
-            data = decoder.decode(msg.data)
-        except msgspec.ValidationError as exc:
-            errors = validation_errors(exc)
-            raise Unprocessable(
-                f"{errors[0].location}: {errors[0].message}", errors=errors
-            ) from exc
-        except msgspec.DecodeError as exc:
-            raise BadRequest(f"the message is not valid JSON: {exc}") from exc
+        data = _decode(decoder, msg.data)
         order, replayed = await submit(caller, data, idempotency_key)
         return msgspec.json.encode(order), ({REPLAYED_HEADER: "true"} if replayed else None)
+
+    async def _submit_batch(self, caller: Caller, msg: Msg) -> bytes:
+        """Every item as its own submission, all at once: they share the intake's group
+        commits, and each succeeds or fails alone."""
+        decoder, submit, result_type, reply_type = self._batches[msg.subject]
+        batch = _decode(decoder, msg.data)
+
+        async def one(index: int, item: Any) -> Any:
+            try:
+                order, replayed = await submit(caller, item.order, item.idempotency_key)
+            except Exception as exc:
+                problem = to_gateway_error(exc).to_problem(instance=f"{msg.subject}#/items/{index}")
+                return result_type(problem=problem)
+            return result_type(order=order, replayed=replayed)
+
+        results = await asyncio.gather(*(one(i, item) for i, item in enumerate(batch.items)))
+        failed = sum(1 for r in results if r.problem is not None)
+        return msgspec.json.encode(
+            reply_type(results=list(results), stored=len(results) - failed, failed=failed)
+        )
+
+
+def _decode(decoder: msgspec.json.Decoder[Any], data: bytes) -> Any:
+    try:
+        return decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        errors = validation_errors(exc)
+        raise Unprocessable(f"{errors[0].location}: {errors[0].message}", errors=errors) from exc
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"the message is not valid JSON: {exc}") from exc

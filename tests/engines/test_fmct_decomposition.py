@@ -88,7 +88,8 @@ def _joint_objective(grids: list[Grid], flexes: list[Flex], durations: list[floa
     # the cost of the returned dispatch within its bounds (as the engine reports it)
     total = 0.0
     for t, (g, f) in enumerate(zip(grids, flexes, strict=True)):
-        x = np.clip([pyo.value(m.period[t].x[k]) for k in range(len(f.bus))], 0.0, f.ub)
+        share = np.clip([pyo.value(m.period[t].x[k]) for k in range(len(f.bus))], 0.0, 1.0)
+        x = share * f.ub  # the model's x is the accepted share of each variable's volume
         total += durations[t] * float(f.cost @ x) * g.base_mva
     return total
 

@@ -78,7 +78,7 @@ class Forwarder:
     async def _claim(self) -> str | None:
         now = self._clock()
         stale = now - self._claim_timeout
-        async with self._db.begin() as conn:
+        async with self._db.connect() as conn:
             row = (
                 await conn.execute(
                     select(forwarding.c.id, forwarding.c.state)
@@ -93,8 +93,10 @@ class Forwarder:
                     .limit(1)
                 )
             ).first()
-            if row is None:
-                return None
+        if row is None:
+            return None
+        # A transaction that starts with its write (SQLite waits for the lock, see ledger).
+        async with self._db.begin() as conn:
             claimed = await conn.execute(
                 update(forwarding)
                 .where(
@@ -200,6 +202,20 @@ class Forwarder:
         """Activated bids -> activated_tso at the pay-as-cleared price; the rest released."""
         now = self._clock()
         async with self._db.begin() as conn:
+            # First the write that ends this replica's claim: if another replica settled the
+            # forwarding meanwhile, nothing is recorded twice.
+            closed = await conn.execute(
+                update(forwarding)
+                .where(forwarding.c.id == fid, forwarding.c.state == ForwardingState.SENDING.value)
+                .values(
+                    state=(ForwardingState.SETTLED if result else ForwardingState.FAILED).value,
+                    message=message,
+                    result_json=msgspec.json.encode(result).decode() if result else None,
+                    updated_at=now,
+                )
+            )
+            if closed.rowcount == 0:
+                return
             held = (
                 await conn.execute(
                     select(
@@ -235,13 +251,3 @@ class Forwarder:
                     await ledger.apply(conn, move, now)
                 except ledger.ActivationConflict as exc:
                     log.error("forwarding %s: %s", fid, exc)
-            await conn.execute(
-                update(forwarding)
-                .where(forwarding.c.id == fid, forwarding.c.state == ForwardingState.SENDING.value)
-                .values(
-                    state=(ForwardingState.SETTLED if result else ForwardingState.FAILED).value,
-                    message=message,
-                    result_json=msgspec.json.encode(result).decode() if result else None,
-                    updated_at=now,
-                )
-            )

@@ -99,30 +99,37 @@ class ForwardingService:
             )
         now = self._clock()
         fid = new_id()
+        # Reads first, on their own connection; the write transaction then starts with its
+        # first insert (SQLite waits for the write lock rather than failing to upgrade a read).
+        # The ledger re-checks every offer-period when the check's verdicts are applied.
+        async with self._db.connect() as conn:
+            plan = await store.session_plan(conn, session_id)
+            errors = _need_errors(data, plan.period_count)
+            if errors:
+                raise Unprocessable("the needs do not fit the session", errors=errors)
+            if (
+                await conn.execute(
+                    select(forwarding.c.id).where(forwarding.c.session_id == session_id)
+                )
+            ).first() is not None:
+                raise Conflict(f"market session {session_id} was forwarded already")
+            offers = await store.active_offers(conn, session_id)
+            output = await store.clearing_output(conn, session_id)
+            injections, used = local_dispatch(output, offers)
+            chosen = candidates(plan, offers, data.needs, used | await store.held(conn, session_id))
+            network = await zone_network(conn, session.zone_id)
+            dso_id = (
+                await conn.execute(
+                    select(grid_zone.c.dso_id).where(grid_zone.c.id == session.zone_id)
+                )
+            ).scalar_one()
+        state = ForwardingState.CHECKING if chosen and network else ForwardingState.SETTLED
+        message = "" if chosen else "no offer left to forward in the periods of the needs"
+        if chosen and network is None:
+            message = "the zone has no network to check the forwarding against"
+        job_id = new_id() if state is ForwardingState.CHECKING else None
         try:
             async with self._db.begin() as conn:
-                plan = await store.session_plan(conn, session_id)
-                errors = _need_errors(data, plan.period_count)
-                if errors:
-                    raise Unprocessable("the needs do not fit the session", errors=errors)
-                if (
-                    await conn.execute(
-                        select(forwarding.c.id).where(forwarding.c.session_id == session_id)
-                    )
-                ).first() is not None:
-                    raise Conflict(f"market session {session_id} was forwarded already")
-                offers = await store.active_offers(conn, session_id)
-                output = await store.clearing_output(conn, session_id)
-                injections, used = local_dispatch(output, offers)
-                chosen = candidates(
-                    plan, offers, data.needs, used | await store.held(conn, session_id)
-                )
-                network = await zone_network(conn, session.zone_id)
-                state = ForwardingState.CHECKING if chosen and network else ForwardingState.SETTLED
-                message = "" if chosen else "no offer left to forward in the periods of the needs"
-                if chosen and network is None:
-                    message = "the zone has no network to check the forwarding against"
-                job_id = new_id() if state is ForwardingState.CHECKING else None
                 await conn.execute(
                     insert(forwarding).values(
                         id=fid,
@@ -168,11 +175,6 @@ class ForwardingService:
                         local=[i for i in injections if i.period_index in periods],
                         candidates=[c.wire for c in chosen],
                     )
-                    dso_id = (
-                        await conn.execute(
-                            select(grid_zone.c.dso_id).where(grid_zone.c.id == session.zone_id)
-                        )
-                    ).scalar_one()
                     payload = msgspec.json.encode(job_input)
                     await insert_job(conn, job_id, CHECK_KIND, dso_id, payload, now)
         except IntegrityError:  # a concurrent forwarding of the same session won
@@ -213,10 +215,14 @@ class ForwardingService:
             raise NotFound(f"offer {offer_id} not found")
         session = await self._operated(caller, row[0])
         now = self._clock()
-        async with self._db.begin() as conn:
+        async with self._db.connect() as conn:  # orders never change: read before the write
             plan = await store.session_plan(conn, session.id)
             found = await store.offer(conn, offer_id)
-            assert found is not None  # noqa: S101 - read above; orders are never deleted
+        if found is None:
+            raise NotFound(f"offer {offer_id} not found")
+        # The transaction's first statement is the ledger's write: SQLite then waits for the
+        # write lock (busy timeout) instead of failing to upgrade a read snapshot.
+        async with self._db.begin() as conn:
             periods = {i for w in found.delivery_windows for i in plan.periods(w)}
             volume = found.p_up_mw if data.direction == "up" else found.p_down_mw
             errors: list[FieldError] = []

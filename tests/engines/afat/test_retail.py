@@ -109,3 +109,16 @@ def test_simbench_profiles_portfolio() -> None:
     assert 0.3 < flat.total_prosumption_mwh < 30 * 0.08
     for o in result.contracts:
         assert o.total_bills_eur == pytest.approx(o.energy_cost_eur + o.retailer_profit_eur)
+
+
+def test_curve_length_mismatch_is_rejected_with_where() -> None:
+    import msgspec
+
+    body = {
+        "slot_minutes": 60,
+        "wholesale_price_eur_per_mwh": [float(p) for p in prices(2)],
+        "prosumers": [{"id": "c0", "consumption_kw": [1.0] * 47}],
+        "contracts": [{"name": "flat", "kind": "fixed"}],
+    }
+    with pytest.raises(msgspec.ValidationError, match=r"prosumers\[0\] \(c0\)\.consumption_kw: 47"):
+        msgspec.convert(body, RetailInput)
