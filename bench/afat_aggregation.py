@@ -39,7 +39,9 @@ def main() -> None:
     parser.add_argument("--prosumers", type=int, default=10_000)
     parser.add_argument("--offer-steps", type=int, default=5)
     parser.add_argument("--chunk", type=int, default=50)
-    parser.add_argument("--solver", choices=["auto", "single_lp", "decomposed"], default="auto")
+    parser.add_argument(
+        "--solver", choices=["auto", "battery_split", "single_lp", "decomposed"], default="auto"
+    )
     args = parser.parse_args()
     load, pv, source = shapes()
     prosumers = household_portfolio(args.prosumers, load, pv, seed=1)

@@ -26,7 +26,6 @@ from gateway.messages.balancing import (
     BalancingResult,
     ImbalanceNeed,
 )
-from gateway.messages.common import DeliveryWindow, Direction
 from gateway.messages.batches import (
     FlexOfferBatch,
     FlexOfferBatchItem,
@@ -37,6 +36,7 @@ from gateway.messages.batches import (
     FlexRequestBatchResult,
     FlexRequestBatchSubmit,
 )
+from gateway.messages.common import DeliveryWindow, Direction
 from gateway.messages.events import (
     FlexOfferStored,
     FlexRequestStored,

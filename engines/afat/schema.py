@@ -59,16 +59,23 @@ class AggregationOptions(_In, frozen=True, kw_only=True, forbid_unknown_fields=T
         float, msgspec.Meta(gt=0.0, le=1e6, description="Primal and dual residual bound")
     ] = 0.003
     centralised_solver: Annotated[
-        Literal["auto", "decomposed", "single_lp"],
+        Literal["auto", "battery_split", "decomposed", "single_lp"],
         msgspec.Meta(
             description=(
-                "Both exact: one LP of the portfolio, or Dantzig-Wolfe over chunks; auto picks "
-                "the single LP up to 1,000 prosumers"
+                "All exact: one LP of the portfolio; battery_split (non-storage devices in one "
+                "presolved LP, batteries priced by column generation); or Dantzig-Wolfe over "
+                "chunks of prosumers. auto picks the single LP up to 1,000 prosumers, "
+                "decomposed above"
             )
         ),
     ] = "auto"
     chunk_prosumers: Annotated[
-        int, msgspec.Meta(ge=1, le=100_000, description="Prosumers per decomposition block")
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=100_000,
+            description="Prosumers (batteries for battery_split) per decomposition block",
+        ),
     ] = 50
     include_setpoints: bool = True
     time_limit_s: Annotated[float, msgspec.Meta(gt=0.0, le=86_400.0)] = 600.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -105,10 +105,15 @@ def _build(
     limit_scale: float,
     thermal: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
     start: Start | None = None,
+    max_gradient: float = 0.0,
+    shares: bool = True,
 ) -> Any:
     nb, nl, ng, nx = grid.n_bus, grid.n_branch, len(units.pmin), len(flex.bus)
     vm0, va0 = (grid.vm, grid.va) if start is None else (start.vm, start.va)
     m = pyo.ConcreteModel()
+    # shares: x[k] is the accepted share of variable k's volume (see the comment at m.x); otherwise pu
+    unit = np.where(flex.ub > 0.0, flex.ub, 1.0) if shares else np.ones(nx)
+    m.x_unit = unit
     m.vm = pyo.Var(range(nb), initialize=lambda _m, b: float(vm0[b]))
     m.va = pyo.Var(range(nb), initialize=lambda _m, b: float(va0[b]))
     m.pf = pyo.Var(range(nl))
@@ -117,8 +122,8 @@ def _build(
     m.qt = pyo.Var(range(nl))
     m.pg = pyo.Var(range(ng))
     m.qg = pyo.Var(range(ng))
-    # x[k] is the accepted share of variable k's volume (0..1): offers of 1e-4 pu next to prices of
-    # 1e4 EUR per pu make a badly scaled problem on which ripopt stalls (MATPOWER case1197)
+    # As shares (0..1), offers of 1e-4 pu next to prices of 1e4 EUR per pu no longer make a badly
+    # scaled problem on which ripopt stalls (MATPOWER case1197, 10,000 offers)
     m.x = pyo.Var(range(nx), initialize=0.0)
     for b in range(nb):
         m.vm[b].setlb(float(grid.vmin[b]))
@@ -141,10 +146,11 @@ def _build(
             m.vm[b].fix(float(grid.gen_vg[g]))
     for k in range(nx):
         if flex.ub[k] > 0.0:
+            top = float(flex.ub[k] / unit[k])
             m.x[k].setlb(0.0)
-            m.x[k].setub(1.0)
+            m.x[k].setub(top)
             if start is not None:
-                m.x[k].set_value(float(np.clip(start.x[k] / flex.ub[k], 0.0, 1.0)))
+                m.x[k].set_value(float(np.clip(start.x[k] / unit[k], 0.0, top)))
         else:
             m.x[k].fix(0.0)
     # Branch flows as variables (MATPOWER style): each flow equation touches four voltage variables only.
@@ -201,7 +207,7 @@ def _build(
         q_terms[t].append((-1.0, m.qt[l_]))
     for k in range(nx):
         target = q_terms if flex.is_q[k] else p_terms
-        target[int(flex.bus[k])].append((float(flex.sign[k] * flex.ub[k]), m.x[k]))
+        target[int(flex.bus[k])].append((float(flex.sign[k] * unit[k]), m.x[k]))
 
     def _lin(terms: list[tuple[float, Any]]) -> Any:
         return LinearExpression(
@@ -217,11 +223,11 @@ def _build(
         m.q_bal[b] = _lin(q_terms[b]) + float(grid.bs[b]) * m.vm[b] ** 2 == float(grid.qd[b])
 
     base = grid.base_mva
-    scale = objective_scale(grid, units, flex)
+    scale = objective_scale(grid, units, flex, unit, max_gradient or MAX_GRADIENT)
     m.obj_scale = scale
     cost_terms = [
         (float(c * u) * base / scale, m.x[k])
-        for k, (c, u) in enumerate(zip(flex.cost, flex.ub, strict=True))
+        for k, (c, u) in enumerate(zip(flex.cost, unit, strict=True))
     ]
     lin_units = [
         (float(units.c1[g]) * base / scale, m.pg[g]) for g in range(ng) if units.c1[g] != 0.0
@@ -237,9 +243,16 @@ def _build(
 
 
 MAX_GRADIENT = 100.0  # Ipopt's nlp_scaling_max_gradient default, which ripopt does not apply
+# (max gradient, offers as shares) per attempt. A solve that breaks down numerically is retried in
+# plain pu without objective scaling: on near-degenerate markets (an offer priced at a rival's
+# loss-adjusted price) ripopt ends there at its acceptable level where the scaled model can break
+# down; the scaled model first, as it is the one that solves the large feeders.
+FORMULATIONS = ((MAX_GRADIENT, True), (np.inf, False))
 
 
-def objective_scale(grid: Grid, units: Units, flex: Flex) -> float:
+def objective_scale(
+    grid: Grid, units: Units, flex: Flex, unit: FloatArray, max_gradient: float = MAX_GRADIENT
+) -> float:
     """Divisor that brings the objective's largest coefficient down to ``MAX_GRADIENT``.
 
     A unit's coefficient is its price x base MVA per pu (1e4 for 100 EUR/MWh on a 100 MVA base; a
@@ -250,8 +263,8 @@ def objective_scale(grid: Grid, units: Units, flex: Flex) -> float:
     scales with the objective; ``_extract`` multiplies it back.
     """
     base = grid.base_mva
-    coefs = np.abs(np.r_[flex.cost * flex.ub * base, units.c1 * base, units.c2 * base**2])
-    return float(max(1.0, coefs.max(initial=0.0) / MAX_GRADIENT))
+    coefs = np.abs(np.r_[flex.cost * unit * base, units.c1 * base, units.c2 * base**2])
+    return float(max(1.0, coefs.max(initial=0.0) / max_gradient))
 
 
 def _finite(v: float) -> float | None:
@@ -275,15 +288,41 @@ def solve_opf(
     initial point (None: the grid's power-flow point, no flexibility activated).
     """
     started = time.perf_counter()
+    first, *retries = FORMULATIONS
+    args = (grid, units, flex, limit, limit_scale, thermal, start)
+    sol = _solve_once(*args, *first, time_limit_s)
+    for formulation in retries:
+        left = time_limit_s - (time.perf_counter() - started)
+        # a numerical breakdown (not a verdict on the model) gets one more try, scaled further
+        breakdown = sol.condition == str(pyo.TerminationCondition.internalSolverError)
+        if sol.status != "error" or not breakdown or left < 1.0:
+            break
+        sol = _solve_once(*args, *formulation, left)
+    return replace(sol, solve_time_s=time.perf_counter() - started)
+
+
+def _solve_once(
+    grid: Grid,
+    units: Units,
+    flex: Flex,
+    limit: BranchLimit,
+    limit_scale: float,
+    thermal: np.ndarray[Any, np.dtype[np.bool_]] | None,
+    start: Start | None,
+    max_gradient: float,
+    shares: bool,
+    time_limit_s: float,
+) -> OpfSolution:
+    started = time.perf_counter()
     gc_was_enabled = gc.isenabled()
     gc.disable()  # the build allocates many small objects; collection passes only slow it down
     try:
-        m = _build(grid, units, flex, limit, limit_scale, thermal, start)
+        m = _build(grid, units, flex, limit, limit_scale, thermal, start, max_gradient, shares)
     finally:
         if gc_was_enabled:
             gc.enable()
     solver = pyo.SolverFactory("ripopt")
-    solver.options["max_wall_time"] = time_limit_s
+    solver.options["max_wall_time"] = max(time_limit_s, 1.0)
     solver.options["tol"] = 1e-8
     solver.options["max_iter"] = 1000
     solver.options["print_level"] = 0  # pyomo reads the .sol file; the log only costs time
@@ -338,8 +377,9 @@ def _extract(
     # rejected offers adds up to cents): report the cost of the dispatch returned, within bounds.
     for k in range(nx):
         value = m.x[k].value
-        if value is not None and not 0.0 <= value <= 1.0:
-            m.x[k].set_value(float(np.clip(value, 0.0, 1.0)), skip_validation=True)
+        top = flex.ub[k] / m.x_unit[k] if flex.ub[k] > 0.0 else 0.0
+        if value is not None and not 0.0 <= value <= top:
+            m.x[k].set_value(float(np.clip(value, 0.0, top)), skip_validation=True)
     scale = float(m.obj_scale)
     per_mw = scale / grid.base_mva
     lam_p, lam_q = np.full(nb, np.nan), np.full(nb, np.nan)
@@ -365,7 +405,7 @@ def _extract(
         st=vals(m.pt, nl) + 1j * vals(m.qt, nl),
         pg=vals(m.pg, ng),
         qg=vals(m.qg, ng),
-        x=vals(m.x, nx) * flex.ub,
+        x=vals(m.x, nx) * m.x_unit,
         lam_p=lam_p,
         lam_q=lam_q,
         mu_branch=mu,

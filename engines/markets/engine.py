@@ -21,6 +21,7 @@ from gateway.messages.architectures import (
     ArchitectureRunOutput,
     ArchitectureScenario,
     ComparisonRow,
+    day_start,
 )
 
 FLEX_PARTIES = (
@@ -34,7 +35,7 @@ def scenario_of(spec: ArchitectureScenario) -> Scenario:
         network=spec.network,
         coupling_bus=spec.coupling_bus,
         periods=24,
-        start=spec.day_start,
+        start=day_start(spec),
         steps=spec.generator_steps,
         price_scale=spec.price_scale,
     )
@@ -93,7 +94,7 @@ class ArchitectureEngine:
             # call (cheap next to the solves), the outcomes merged below.
             parts = []
             for i, t in enumerate(periods):
-                hour = (data.scenario.day_start + timedelta(hours=t)).isoformat()
+                hour = (day_start(data.scenario) + timedelta(hours=t)).isoformat()
                 progress((done + i) / steps, f"{name}: period {t} ({hour})")
                 parts.append(run_architecture(name, scenario, [t]))
             results.append(_merged(name, parts))

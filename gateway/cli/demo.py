@@ -21,6 +21,7 @@ from rich.table import Table
 
 from cim.bundled import cigre_mv_nodes
 from gateway.cli.bootstrap import bootstrap_fmo
+from gateway.cli.demo_markets import compare_architectures, forward_to_tso
 from gateway.core import create_app
 from gateway.settings import Settings
 
@@ -331,6 +332,9 @@ async def _clearing(api: DemoClient, fmo: str, agg: str, session_id: str) -> Non
         f"{len(mine['payments'])} payment(s), grid state hidden: "
         f"{all(p['grid'] is None for p in mine['periods'])}"
     )
+    periods = [p["period_index"] for p in results["periods"]]
+    await forward_to_tso(api, fmo, session_id, periods)
+    await compare_architectures(api, fmo)
     console.print("[green]demo completed[/green]")
 
 

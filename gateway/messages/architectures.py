@@ -29,6 +29,10 @@ BUS_COUNT: dict[str, int] = {"case30": 30, "case39": 39, "case118": 118}
 DEFAULT_START = datetime(2026, 6, 15, 22, 0, tzinfo=UTC)  # 00:00 CEST
 
 
+def day_start(scenario: ArchitectureScenario) -> datetime:
+    return scenario.day_start or DEFAULT_START
+
+
 class ArchitectureScenario(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The feeder under `coupling_bus` of `network`, periods `first_period` .. `first_period +
     periods - 1` of the day starting at `day_start` (hourly, local time = UTC + 2 h)."""
@@ -40,7 +44,10 @@ class ArchitectureScenario(msgspec.Struct, frozen=True, kw_only=True, forbid_unk
             pattern=r"^[0-9]{1,3}$", description="transmission bus (pandapower index) of the feeder"
         ),
     ] = "29"
-    day_start: UtcDatetime = DEFAULT_START
+    day_start: Annotated[
+        UtcDatetime | None,
+        Meta(description="start of the day's first hour; none: 2026-06-15T22:00:00Z (00:00 CEST)"),
+    ] = None
     first_period: Annotated[int, Meta(ge=0, le=23)] = 0
     periods: Annotated[int, Meta(ge=1, le=24, description="hourly periods to play")] = 24
     generator_steps: Annotated[

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from gateway.db.database import Database
 from gateway.db.tables import offer_activation
 from gateway.domain.forwarding import ledger
 from gateway.messages.activations import ActivationState
+from gateway.settings import Settings
 from tests.clearing._market import cigre_zone, day_after_tomorrow, evening
 from tests.market import Market
 
@@ -56,41 +58,72 @@ async def _book(market: Market) -> tuple[str, list[str]]:
     return sid, offers
 
 
-async def test_concurrent_local_and_tso_activations_activate_each_offer_period_once(
-    market: Market, db: Database
-) -> None:
-    sid, offers = await _book(market)
-    owner = market.ids["agg"]
-    rng = random.Random(7)
+def _tso_gateway(
+    url: str,
+    sid: str,
+    owner: str,
+    keys: list[tuple[str, int]],
+    now: datetime,
+    ready: threading.Event,
+    go: threading.Event,
+) -> list[ledger.ActivationConflict | None]:
+    """A second gateway replica: its own thread, event loop and connection pool, running the
+    forwarder's moves (forward, then activate at the TSO's price) for every offer-period at once."""
 
-    async def local(offer_id: str, t: int) -> tuple[str, Any]:
-        await asyncio.sleep(rng.random() * 0.05)
-        r = await market.call("POST", f"/v1/flex-offers/{offer_id}/activations",
-                              market.keys["dso"],
-                              {"period_index": t, "direction": "up", "p_mw": 0.2})  # fmt: skip
-        return "local", r
-
-    async def tso(offer_id: str, t: int) -> tuple[str, Any]:
-        await asyncio.sleep(0)
+    async def one(database: Database, offer_id: str, t: int) -> ledger.ActivationConflict | None:
+        await asyncio.sleep(random.random() * 0.1)
+        base = dict(offer_id=offer_id, period_index=t, session_id=sid, submitter_id=owner,
+                    direction="up", p_mw=0.2)  # fmt: skip
         try:
-            async with db.begin() as conn:  # the forwarder's moves, on the second pool
-                base = dict(offer_id=offer_id, period_index=t, session_id=sid,
-                            submitter_id=owner, direction="up", p_mw=0.2)  # fmt: skip
-                now = market.clock()
+            async with database.begin() as conn:
                 await ledger.apply(conn, ledger.Move(**base, to=ActivationState.FORWARDED), now)
                 await ledger.apply(conn, ledger.Move(
                     **base, to=ActivationState.ACTIVATED_TSO, activated_mw=0.2,
                     price_eur_per_mwh=80.0, amount_eur=16.0), now)  # fmt: skip
         except ledger.ActivationConflict as exc:
-            print("tso lost", exc.current)
-            return "tso", exc
-        return "tso", None
+            return exc
+        return None
 
-    async with db.connect() as conn:  # the second pool warm, as a running replica's is
-        await conn.execute(select(offer_activation.c.state).limit(1))
-    racers = [f(o, t) for o in offers for t in PERIODS for f in (local, local, tso)]
-    rng.shuffle(racers)
-    outcomes = await asyncio.gather(*racers)
+    async def main() -> list[ledger.ActivationConflict | None]:
+        database = Database(url)
+        async with database.connect() as conn:  # a running replica's pool is warm
+            await conn.execute(select(offer_activation.c.state).limit(1))
+        ready.set()
+        await asyncio.to_thread(go.wait, 30)
+        try:
+            return list(await asyncio.gather(*(one(database, o, t) for o, t in keys)))
+        finally:
+            await database.dispose()
+
+    return asyncio.run(main())
+
+
+async def test_concurrent_local_and_tso_activations_activate_each_offer_period_once(
+    market: Market, settings: Settings, db: Database
+) -> None:
+    sid, offers = await _book(market)
+    keys = [(o, t) for o in offers for t in PERIODS]
+    rng = random.Random(7)
+
+    async def local(offer_id: str, t: int) -> Any:
+        await asyncio.sleep(rng.random() * 0.05)
+        return await market.call("POST", f"/v1/flex-offers/{offer_id}/activations",
+                                 market.keys["dso"],
+                                 {"period_index": t, "direction": "up", "p_mw": 0.2})  # fmt: skip
+
+    ready, go = threading.Event(), threading.Event()
+    tso_side = asyncio.create_task(asyncio.to_thread(
+        _tso_gateway, settings.database_url, sid, market.ids["agg"], keys, market.clock(),
+        ready, go))  # fmt: skip
+    assert await asyncio.to_thread(ready.wait, 30)
+    go.set()  # both replicas start together
+    locals_ = [local(o, t) for o, t in keys for _ in range(2)]  # two local racers per key
+    rng.shuffle(locals_)
+    rest = await asyncio.gather(*locals_)
+    tso_results = await tso_side
+    outcomes: list[tuple[str, Any]] = [("local", r) for r in rest] + [
+        ("tso", r) for r in tso_results
+    ]
 
     wins: Counter[tuple[str, int]] = Counter()
     local_wins = tso_wins = 0
@@ -121,7 +154,8 @@ async def test_concurrent_local_and_tso_activations_activate_each_offer_period_o
     assert all(n == 1 for n in wins.values())
     states = Counter(r[2] for r in rows)
     assert (states["activated_local"], states["activated_tso"]) == (local_wins, tso_wins)
-    assert local_wins > 0 and tso_wins > 0, "the race was tried from both sides"
+    assert local_wins > 0, "the race was tried from both sides"
+    assert tso_wins > 0, "the race was tried from both sides"
 
 
 async def test_the_state_machine_refuses_every_second_activation(

@@ -123,7 +123,5 @@ async def test_only_the_market_operator_runs_architectures_and_bad_scenarios_say
         "POST", "/v1/market-architectures/runs", market.fmo_key, {"architecture": "central-ish"}
     )
     assert unknown.status_code in (400, 422)
-    missing = await market.call(
-        "GET", "/v1/market-architectures/runs/no-such-run", market.fmo_key
-    )
+    missing = await market.call("GET", "/v1/market-architectures/runs/no-such-run", market.fmo_key)
     assert missing.status_code == 404

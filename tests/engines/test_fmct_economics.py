@@ -124,6 +124,19 @@ def test_infeasible_market_is_a_value() -> None:
     assert res.periods == []
 
 
+def test_infeasible_multi_period_milp_is_a_value() -> None:
+    """The benchmark's 33-bus day with only 10 offers a period cannot relieve line 5 at peak. HiGHS'
+    dual simplex ends undecided ("unknown") on this infeasible LP with its free voltage-state
+    columns; it must still come back as infeasible, not as an error."""
+    from bench.fmct_clearing import _feeder33, scenario
+
+    net = _feeder33()
+    schedules, requests, offers = scenario(net, 10, 24)
+    res = clear(net, schedules, requests, offers, ClearingOptions(method="milp", v_min_pu=0.85))
+    assert res.status == "infeasible"
+    assert res.periods == []
+
+
 def test_acopf_rejects_block_offers_as_a_value() -> None:
     res = clear(
         feeder(),

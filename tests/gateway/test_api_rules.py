@@ -71,6 +71,9 @@ NOT_JSON = [
 async def test_a_body_that_is_not_json_gets_415(
     market: Market, operation_id: str, path: str, content_type: str, body: bytes
 ) -> None:
+    declared = _DOCUMENT["paths"][path]["post"].get("requestBody", {}).get("content", {})
+    if content_type.split(";")[0] in declared:
+        pytest.skip(f"{operation_id} takes {content_type.split(';')[0]} (grid-model uploads)")
     response = await market.client.post(
         _fill(path),
         content=body,

@@ -117,7 +117,9 @@ class ForwardingService:
             output = await store.clearing_output(conn, session_id)
             injections, used = local_dispatch(output, offers)
             chosen = candidates(plan, offers, data.needs, used | await store.held(conn, session_id))
-            network = await zone_network(conn, session.zone_id)
+            cleared_on = await store.cleared_network(conn, session_id)
+            zone_net = await zone_network(conn, session.zone_id) if cleared_on is None else None
+            network = cleared_on if cleared_on is not None else (zone_net[0] if zone_net else None)
             dso_id = (
                 await conn.execute(
                     select(grid_zone.c.dso_id).where(grid_zone.c.id == session.zone_id)
@@ -165,7 +167,7 @@ class ForwardingService:
                     periods = sorted({c.wire.period_index for c in chosen})
                     job_input = ForwardCheckInput(
                         forwarding_id=fid,
-                        network=network[0],
+                        network=network,
                         schedules=[
                             base_schedule(
                                 t, plan.delivery_start + t * plan.resolution, plan.resolution

@@ -9,8 +9,9 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from engines.fmct.clearing_job import ClearingJobOutput
-from gateway.db.tables import flex_order, market_result, market_session, offer_activation
+from cim.model import GridModel
+from engines.fmct.clearing_job import BundledNetwork, ClearingJobOutput
+from gateway.db.tables import flex_order, job, market_result, market_session, offer_activation
 from gateway.domain.results.job_input import SessionPlan
 from gateway.messages.activations import ActivationState, OfferActivation
 from gateway.messages.orders import FlexOffer, OrderStatus
@@ -18,6 +19,13 @@ from gateway.messages.sessions import ClearingMethod, PaymentRule
 
 _OFFER = msgspec.json.Decoder(FlexOffer)
 _OUTPUT = msgspec.json.Decoder(ClearingJobOutput)
+
+
+class _Network(msgspec.Struct):
+    network: GridModel | BundledNetwork
+
+
+_NETWORK = msgspec.json.Decoder(_Network)  # the network field of a ClearingJobInput only
 ACTIVATION_COLS = (
     offer_activation.c.offer_id,
     offer_activation.c.session_id,
@@ -89,6 +97,21 @@ async def clearing_output(conn: AsyncConnection, session_id: str) -> ClearingJob
         )
     ).scalar_one_or_none()
     return _OUTPUT.decode(raw.encode()) if raw is not None else None
+
+
+async def cleared_network(
+    conn: AsyncConnection, session_id: str
+) -> GridModel | BundledNetwork | None:
+    """The network the session was cleared on (its clearing job's), so the DSO check sees the
+    grid the local dispatch was computed for, even if a newer model was uploaded since."""
+    raw = (
+        await conn.execute(
+            select(job.c.input)
+            .join(market_session, market_session.c.clearing_job_id == job.c.id)
+            .where(market_session.c.id == session_id)
+        )
+    ).scalar_one_or_none()
+    return _NETWORK.decode(raw).network if raw is not None else None
 
 
 async def held(conn: AsyncConnection, session_id: str) -> set[tuple[str, int]]:
