@@ -12,7 +12,7 @@ After each run the benchmark checks that the rows added to flex_order (and to or
 outbox) equal the number of new 201s, and that no answer was anything but 201.
 
 Target (issue): PostgreSQL >= 1,000 orders/s with p99 < 50 ms on a 2-core machine.
-Run: .venv/bin/python -m bench.intake --backend both [--orders 20000] [--concurrency 16 32 64]
+Run: .venv/bin/python -m bench.intake --backend both [--orders 20000] [--concurrency 16 24 32 64]
 """
 
 from __future__ import annotations
@@ -666,7 +666,7 @@ def main(argv: list[str] | None = None) -> int:
         "--concurrency",
         type=int,
         nargs="+",
-        default=[16, 32, 64],
+        default=[16, 24, 32, 64],
         help="connections in flight (several values: one series each)",
     )
     parser.add_argument("--runs", type=int, default=3, help="runs per series; the median is quoted")

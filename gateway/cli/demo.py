@@ -9,6 +9,7 @@ retry and a withdrawal), gate closure, the resulting order book, and the session
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import socket
 from datetime import UTC, datetime, timedelta
@@ -68,6 +69,10 @@ class DemoClient:
 
 
 async def run_demo(*, gate_closure_s: float = 3.0) -> None:
+    # The engines run inside this process: keep their libraries' advice (numba missing, an
+    # "acceptable" solver level) out of the walkthrough; real errors still show.
+    for name in ("pandapower", "pyomo"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     settings = Settings.from_env()
     demo_dir = settings.data_dir / "demo"
     shutil.rmtree(demo_dir, ignore_errors=True)

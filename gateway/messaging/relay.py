@@ -31,7 +31,7 @@ class OutboxRelay:
         clock: Clock,
         wake: asyncio.Event,
         *,
-        batch: int = 500,
+        batch: int = 100,
         publish_timeout_s: float = 2.0,
         failpoint: str | None = None,
     ) -> None:

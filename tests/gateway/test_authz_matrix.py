@@ -1,7 +1,8 @@
 """Authorization matrix: every role (and no key, and a revoked key) against every route.
 
 One market is built per backend and shared by the module; a cell that changes state (withdraw,
-close, revoke, decide) first makes a fresh object of its own, so cells stay independent.
+close, revoke, decide, upload, forward, activate) first makes a fresh object of its own, so cells
+stay independent.
 The route of a cell comes from the committed OpenAPI document by operationId, so the test
 calls exactly the documented method and path, and a new route cannot escape the matrix.
 """
@@ -22,6 +23,7 @@ from litestar.testing import AsyncTestClient
 
 from gateway.core import create_app
 from gateway.settings import Settings
+from tests.cim.samples import CIGRE_MV, xml_files
 from tests.market import NODES, Market, MutableClock
 
 pytestmark = pytest.mark.integration
@@ -38,6 +40,9 @@ ROUTES: dict[str, tuple[str, str]] = {
 
 # Expected status per (operation, actor). The cast: `dso` owns `zone` and its `session`;
 # `agg` owns the asset and the offer in `zone`; `dso` submitted the request there.
+# `dso` also owns `model zone`, whose version 1 is the CIGRE MV model: a session there with no
+# orders clears at once when closed (no engine runs here), which makes the cleared sessions;
+# `dso` forwarded one of them. The market operator ran the architecture run.
 # `anon` sends no key; `revoked` sends a revoked key of the market operator.
 ACTORS = ("fmo", "dso", "tso", "agg", "esp", "retailer", "anon", "revoked")
 MATRIX_TEXT = """
@@ -76,6 +81,20 @@ getJob                           agg's job                  200 404 404 200 404 
 getJobResult                     agg's cancelled job        200 404 404 200 404 404      401  401
 cancelJob                        fresh agg job              200 404 404 200 404 404      401  401
 streamJobEvents                  agg's job                  200 404 404 200 404 404      401  401
+uploadGridModel                  fresh zone of dso          201 201 403 403 403 403      401  401
+listGridModels                   model zone                 200 200 200 200 200 200      401  401
+getGridModel                     model zone v1              200 200 200 200 200 200      401  401
+listGridModelNodes               model zone v1              200 200 200 200 200 200      401  401
+listGridModelLines               model zone v1              200 200 403 403 403 403      401  401
+exportGridModel                  model zone v1 pandapower   200 200 403 403 403 403      401  401
+getMarketResults                 cleared session            200 200 200 200 200 200      401  401
+forwardToTso                     fresh cleared session      202 202 403 403 403 403      401  401
+getForwarding                    forwarded session          200 200 200 200 200 200      401  401
+listActivations                  session                    200 200 200 200 200 200      401  401
+activateOfferLocally             fresh agg offer            201 201 403 403 403 403      401  401
+runMarketArchitecture            new run                    202 403 403 403 403 403      401  401
+compareMarketArchitectures       new comparison             202 403 403 403 403 403      401  401
+getMarketArchitectureRun         fmo's run                  200 404 404 404 404 404      401  401
 """
 
 
@@ -100,6 +119,8 @@ class Call:
     params: dict[str, str] = field(default_factory=dict)
     body: Any = None
     query: dict[str, str] = field(default_factory=dict)
+    # Multipart file parts (name, (filename, content, media type)); sent instead of `body`.
+    files: list[tuple[str, tuple[str, bytes, str]]] | None = None
 
 
 @dataclass
@@ -126,7 +147,7 @@ class World:
         path = template.format(**call.params)
         headers = {} if (key := self.key(actor)) is None else {"X-API-Key": key}
         return await self.market.client.request(
-            method, path, json=call.body, params=call.query, headers=headers
+            method, path, json=call.body, params=call.query, headers=headers, files=call.files
         )
 
 
@@ -258,6 +279,89 @@ async def _submit_job(market: Market, alias: str) -> str:
     return str(response.json()["id"])
 
 
+# --- grid models, results, forwarding, architectures ----------------------------------------
+
+# The small CIGRE MV sample (CGMES 2.4.15, as cimpy ships it), read once for the module.
+CIGRE_PARTS = [("files", (p.name, p.read_bytes(), "application/xml")) for p in xml_files(CIGRE_MV)]
+
+
+async def _upload_cigre(market: Market, zone_id: str, key: str) -> Any:
+    return await market.client.post(
+        f"/v1/grid-zones/{zone_id}/models", files=CIGRE_PARTS, headers={"X-API-Key": key}
+    )
+
+
+async def _fresh_zone_of_dso(w: World) -> Call:
+    # A zone of its own: an upload replaces the zone's node list, which other cells rely on.
+    zone_id = await w.market.zone(_unique("zone"), "dso")
+    return Call({"zone_id": zone_id}, files=CIGRE_PARTS)
+
+
+async def _model_zone(w: World) -> Call:
+    return Call({"zone_id": w.id("model_zone")})
+
+
+async def _model_zone_v1(w: World) -> Call:
+    return Call({"zone_id": w.id("model_zone"), "version": "1"})
+
+
+async def _model_zone_v1_pandapower(w: World) -> Call:
+    # pandapower JSON: no power flow for an SV profile, so the cell stays quick.
+    return Call({"zone_id": w.id("model_zone"), "version": "1"}, query={"format": "pandapower"})
+
+
+async def _cleared_session_in(market: Market, zone_alias: str) -> str:
+    """A session with no orders, closed by the market operator: a zone with a network records
+    its (empty) clearing at once, so the session is cleared without an engine."""
+    session_id = await market.session(_unique("cleared"), zone_alias)
+    closed = await market.call(
+        "POST", f"/v1/market-sessions/{session_id}/close", market.fmo_key, {}
+    )
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["state"] == "cleared", closed.text
+    return session_id
+
+
+async def _cleared_session(w: World) -> Call:
+    return Call({"session_id": w.id("cleared_session")})
+
+
+FORWARDING_BODY = {"product": "mFRR", "needs": [{"period_index": 0, "need_mw": 1.0}]}
+
+
+async def _fresh_cleared_session(w: World) -> Call:
+    session_id = await _cleared_session_in(w.market, "model_zone")
+    return Call({"session_id": session_id}, body=FORWARDING_BODY)
+
+
+async def _forwarded_session(w: World) -> Call:
+    return Call({"session_id": w.id("forwarded_session")})
+
+
+async def _fresh_agg_offer_to_activate(w: World) -> Call:
+    # In the open `session`: offers of a cleared session need an engine to clear them, and the
+    # service (today) activates an offer whatever its session's state.
+    offer_id = await w.market.flex_offer("agg", "session")
+    # The offer's window is the session's first two periods; it offers 0.8 MW up.
+    return Call({"offer_id": offer_id}, body={"period_index": 0, "direction": "up", "p_mw": 0.5})
+
+
+# A small scenario (two periods): a run that starts is only a queued job here anyway.
+SCENARIO = {"network": "case30", "coupling_bus": "29", "first_period": 17, "periods": 2}
+
+
+async def _new_run(_: World) -> Call:
+    return Call(body={"architecture": "reactive", "scenario": SCENARIO})
+
+
+async def _new_comparison(_: World) -> Call:
+    return Call(body={"scenario": SCENARIO, "include_central": True})
+
+
+async def _fmo_run(w: World) -> Call:
+    return Call({"run_id": w.id("run")})
+
+
 ARRANGE: dict[str, Arrange] = {
     "getHealth": _none,
     "listParticipants": _none,
@@ -293,6 +397,20 @@ ARRANGE: dict[str, Arrange] = {
     "getJobResult": _agg_cancelled_job,
     "cancelJob": _fresh_agg_job,
     "streamJobEvents": _agg_job,
+    "uploadGridModel": _fresh_zone_of_dso,
+    "listGridModels": _model_zone,
+    "getGridModel": _model_zone_v1,
+    "listGridModelNodes": _model_zone_v1,
+    "listGridModelLines": _model_zone_v1,
+    "exportGridModel": _model_zone_v1_pandapower,
+    "getMarketResults": _cleared_session,
+    "forwardToTso": _fresh_cleared_session,
+    "getForwarding": _forwarded_session,
+    "listActivations": _session,
+    "activateOfferLocally": _fresh_agg_offer_to_activate,
+    "runMarketArchitecture": _new_run,
+    "compareMarketArchitectures": _new_comparison,
+    "getMarketArchitectureRun": _fmo_run,
 }
 
 
@@ -311,6 +429,7 @@ def world_settings(
         rate_limit_per_s=0,
         session_sweep_s=60,
         nats_enabled=False,  # jobs stay accepted: no engine runs them
+        grid_import_workers=0,  # imports in a thread: no process pool to start per backend
     )
 
 
@@ -340,7 +459,39 @@ async def world(world_settings: Settings) -> AsyncIterator[World]:
         revoked_id, revoked_key = issued.json()["api_key"]["id"], issued.json()["key"]
         revoked = await market.call("DELETE", f"/v1/api-keys/{revoked_id}", market.fmo_key)
         assert revoked.status_code == 204, revoked.text
+        await _grid_market(market)
         yield World(market=market, revoked_key=revoked_key)
+
+
+async def _grid_market(market: Market) -> None:
+    """The model zone with CIGRE MV as version 1, cleared sessions (one forwarded), a local
+    activation of agg's offer in `session`, and the market operator's architecture run."""
+    zone_id = await market.zone("model_zone", "dso")
+    uploaded = await _upload_cigre(market, zone_id, market.keys["dso"])
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json()["version"] == 1, uploaded.text
+    market.ids["cleared_session"] = await _cleared_session_in(market, "model_zone")
+    forwarded = await _cleared_session_in(market, "model_zone")
+    market.ids["forwarded_session"] = forwarded
+    started = await market.call(
+        "POST", f"/v1/market-sessions/{forwarded}/forwarding", market.keys["dso"], FORWARDING_BODY
+    )
+    assert started.status_code == 202, started.text
+    activated = await market.call(
+        "POST",
+        f"/v1/flex-offers/{market.ids['offer']}/activations",
+        market.keys["dso"],
+        {"period_index": 1, "direction": "up", "p_mw": 0.3},
+    )
+    assert activated.status_code == 201, activated.text
+    run = await market.call(
+        "POST",
+        "/v1/market-architectures/runs",
+        market.fmo_key,
+        {"architecture": "iterative", "scenario": SCENARIO},
+    )
+    assert run.status_code == 202, run.text
+    market.ids["run"] = run.json()["id"]
 
 
 # --- the matrix itself ---------------------------------------------------------------------
@@ -451,6 +602,18 @@ CROSS_TENANT: list[tuple[str, str, Arrange, int, str]] = [
     ("fmo", "getFlexAsset", _agg_asset, 200, "and every asset"),
     ("agg2", "getJob", _agg_job, 404, "another participant's job is invisible"),
     ("agg2", "cancelJob", _fresh_agg_job, 404, "and cannot be cancelled"),
+    ("dso2", "uploadGridModel", _fresh_zone_of_dso, 404, "no uploads to another DSO's zone"),
+    ("dso2", "listGridModels", _model_zone, 404, "nor does it see the zone's models"),
+    ("dso2", "getGridModel", _model_zone_v1, 404, "or their summaries"),
+    ("dso2", "listGridModelNodes", _model_zone_v1, 404, "or their buses"),
+    ("dso2", "listGridModelLines", _model_zone_v1, 404, "or their lines"),
+    ("dso2", "exportGridModel", _model_zone_v1_pandapower, 404, "or their exports"),
+    ("dso2", "getMarketResults", _cleared_session, 404, "nor the results of its sessions"),
+    ("fmo", "getMarketResults", _session, 409, "an open session has no results yet"),
+    ("dso2", "forwardToTso", _fresh_cleared_session, 404, "nor may it forward them"),
+    ("dso2", "getForwarding", _forwarded_session, 404, "nor see their forwarding"),
+    ("dso2", "listActivations", _session, 404, "nor their activations"),
+    ("dso2", "activateOfferLocally", _fresh_agg_offer_to_activate, 404, "nor activate offers"),
 ]
 
 
@@ -523,6 +686,20 @@ async def test_lists_show_exactly_what_the_caller_may_see(
     leaked = {alias for alias in hidden if world.id(alias) in listed}
     assert not missing, f"{actor} should see {sorted(missing)} in {operation}"
     assert not leaked, f"{actor} must not see {sorted(leaked)} in {operation}"
+
+
+# Who sees the local activation of agg's offer in `session` (made by `dso` for the module).
+ACTIVATION_SEEN_BY = {"fmo": True, "dso": True, "agg": True}
+
+
+@in_module_loop
+@pytest.mark.parametrize("actor", ["fmo", "dso", "tso", "agg", "agg2", "esp", "retailer"])
+async def test_activation_list_shows_a_seller_its_own_offers_only(world: World, actor: str) -> None:
+    response = await world.send("listActivations", actor, Call({"session_id": world.id("session")}))
+    assert response.status_code == 200, response.text
+    listed = {item["offer_id"] for item in response.json()}
+    seen = world.id("offer") in listed
+    assert seen is ACTIVATION_SEEN_BY.get(actor, False), f"{actor}: {response.text}"
 
 
 @in_module_loop
