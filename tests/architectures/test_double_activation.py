@@ -190,3 +190,29 @@ async def test_the_state_machine_refuses_every_second_activation(
     assert await move(s.ACTIVATED_TSO, t=18) is None
     assert await move(s.ACTIVATED_TSO, t=18) == "activated_tso"
     assert await move(s.ACTIVATED_LOCAL, t=18) == "activated_tso"
+
+
+async def test_a_withdrawn_offer_cannot_be_activated(market: Market, db: Database) -> None:
+    _, offers = await _book(market)
+    withdrawn, active = offers[0], offers[1]
+    gone = await market.call("POST", f"/v1/flex-offers/{withdrawn}/withdraw", market.keys["agg"])
+    assert gone.status_code == 200, gone.text
+    body = {"period_index": 18, "direction": "up", "p_mw": 0.2}
+    refused = await market.call(
+        "POST", f"/v1/flex-offers/{withdrawn}/activations", market.keys["dso"], body
+    )
+    assert refused.status_code == 409, refused.text
+    assert "withdrawn" in refused.json()["detail"]
+    accepted = await market.call(
+        "POST", f"/v1/flex-offers/{active}/activations", market.keys["dso"], body
+    )
+    assert accepted.status_code == 201, accepted.text
+    async with db.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(offer_activation.c.offer_id).where(
+                    offer_activation.c.offer_id.in_([withdrawn, active])
+                )
+            )
+        ).all()
+    assert [r[0] for r in rows] == [active]  # nothing was recorded for the withdrawn offer

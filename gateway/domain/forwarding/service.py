@@ -44,6 +44,7 @@ from gateway.messages.activations import (
     OfferActivation,
 )
 from gateway.messages.common import Role
+from gateway.messages.orders import OrderStatus
 from gateway.messages.problems import FieldError
 from gateway.messages.sessions import MarketSession, SessionState
 
@@ -208,14 +209,17 @@ class ForwardingService:
         async with self._db.connect() as conn:
             row = (
                 await conn.execute(
-                    select(flex_order.c.session_id, flex_order.c.submitter_id).where(
-                        flex_order.c.id == offer_id, flex_order.c.kind == "offer"
-                    )
+                    select(
+                        flex_order.c.session_id, flex_order.c.submitter_id, flex_order.c.status
+                    ).where(flex_order.c.id == offer_id, flex_order.c.kind == "offer")
                 )
             ).first()
         if row is None:
             raise NotFound(f"offer {offer_id} not found")
         session = await self._operated(caller, row[0])
+        if row[2] != OrderStatus.ACTIVE.value:
+            # A withdrawn offer is no longer the seller's commitment: nothing to activate.
+            raise Conflict(f"offer {offer_id} is {row[2]}; only an active offer can be activated")
         now = self._clock()
         async with self._db.connect() as conn:  # orders never change: read before the write
             plan = await store.session_plan(conn, session.id)
