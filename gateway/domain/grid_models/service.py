@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections import OrderedDict
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
 import msgspec
 from sqlalchemy import select
@@ -223,10 +223,7 @@ class GridModelService:
     ) -> tuple[list[ModelNode], str | None]:
         await self._zone_owner(caller, zone_id, ZONES_READ)
         model = await self._model(zone_id, version)
-        after = decode_cursor(cursor)
-        buses = sorted(
-            (b for b in model.buses if after is None or b.mrid > after), key=lambda b: b.mrid
-        )
+        buses, next_cursor = _by_mrid(model.buses, cursor, limit)
         items = [
             ModelNode(
                 mrid=b.mrid,
@@ -236,19 +233,16 @@ class GridModelService:
                 v_min_kv=b.v_min_kv,
                 v_max_kv=b.v_max_kv,
             )
-            for b in buses[:limit]
+            for b in buses
         ]
-        return items, encode_cursor(items[-1].mrid) if len(buses) > limit else None
+        return items, next_cursor
 
     async def lines(
         self, caller: Caller, zone_id: str, version: str, cursor: str | None, limit: int
     ) -> tuple[list[ModelLine], str | None]:
         await self._may_read_network(caller, zone_id)
         model = await self._model(zone_id, version)
-        after = decode_cursor(cursor)
-        lines = sorted(
-            (x for x in model.lines if after is None or x.mrid > after), key=lambda x: x.mrid
-        )
+        lines, next_cursor = _by_mrid(model.lines, cursor, limit)
         items = [
             ModelLine(
                 mrid=x.mrid,
@@ -263,9 +257,9 @@ class GridModelService:
                 i_max_ka=x.i_max_ka,
                 in_service=x.in_service,
             )
-            for x in lines[:limit]
+            for x in lines
         ]
-        return items, encode_cursor(items[-1].mrid) if len(lines) > limit else None
+        return items, next_cursor
 
     async def export(
         self, caller: Caller, zone_id: str, version: str, fmt: ExportFormat
@@ -282,3 +276,21 @@ class GridModelService:
         if fmt == "cgmes":
             return content, "application/zip", f"{stem}-cgmes.zip"
         return content, "application/json", f"{stem}-pandapower.json"
+
+
+class _HasMrid(Protocol):
+    @property
+    def mrid(self) -> str: ...
+
+
+_E = TypeVar("_E", bound=_HasMrid)
+
+
+def _by_mrid(
+    elements: tuple[_E, ...], cursor: str | None, limit: int
+) -> tuple[list[_E], str | None]:
+    """One cursor page of a model's elements in mRID order (the cursor is the last mRID)."""
+    after = decode_cursor(cursor)
+    chosen = sorted((e for e in elements if after is None or e.mrid > after), key=lambda e: e.mrid)
+    page = chosen[:limit]
+    return page, encode_cursor(page[-1].mrid) if len(chosen) > limit else None
