@@ -154,8 +154,11 @@ async def test_concurrent_local_and_tso_activations_activate_each_offer_period_o
     assert all(n == 1 for n in wins.values())
     states = Counter(r[2] for r in rows)
     assert (states["activated_local"], states["activated_tso"]) == (local_wins, tso_wins)
-    assert local_wins > 0, "the race was tried from both sides"
-    assert tso_wins > 0, "the race was tried from both sides"
+    # Which side wins a key is timing (on a loaded machine one side can take them all); what
+    # must hold is that both sides tried every key and each key was activated exactly once.
+    assert sum(1 for who, _ in outcomes if who == "tso") == len(keys)
+    assert sum(1 for who, _ in outcomes if who == "local") == 2 * len(keys)
+    print(f"\nwon locally {local_wins}, by the TSO {tso_wins} of {len(keys)} offer-periods")
 
 
 async def test_the_state_machine_refuses_every_second_activation(
