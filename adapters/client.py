@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypeVar
 
 import msgspec
 from nats.aio.client import Client
 
+from adapters.balancing.iec62325.headers import document_headers
 from adapters.errors import MarketError
 from gateway.messages import subjects
-from gateway.messages.balancing import BalancingAuction, BalancingResult
+from gateway.messages.balancing import BalancingAuction, BalancingResult, ImbalanceNeed
 from gateway.messages.wholesale import DayAheadAuction, DayAheadResult
-from gateway.messaging.replies import ServiceError, from_reply
+from gateway.messaging.replies import ERROR_CODE, ServiceError, from_reply
 
 T = TypeVar("T")
 _encoder = msgspec.json.Encoder()
@@ -45,3 +47,21 @@ class NatsBalancingMarket:
         return await _request(
             self._nc, subjects.BALANCING_ACTIVATE, auction, BalancingResult, self._timeout_s
         )
+
+    async def activate_document(
+        self, reserve_bid_document: bytes, needs: Sequence[ImbalanceNeed]
+    ) -> bytes:
+        """IEC 62325-451-7 in and out: a ReserveBid_MarketDocument and the needs beside it; the
+        ReserveAllocationResult_MarketDocument back (adapters/balancing/iec62325/transport.py)."""
+        msg = await self._nc.request(
+            subjects.BALANCING_ACTIVATE,
+            reserve_bid_document,
+            timeout=self._timeout_s,
+            headers=document_headers(needs),
+        )
+        if msg.headers and ERROR_CODE in msg.headers:  # a problem+json body, as on the JSON path
+            try:
+                from_reply(msg.headers, msg.data, object)
+            except ServiceError as exc:
+                raise MarketError.from_problem(exc.problem) from None
+        return msg.data

@@ -37,6 +37,21 @@ class MarketInputError(MarketError):
         )
 
 
+class MarketUnavailable(MarketError):
+    """No adapter answered on ``subject``: none is served there, or it did not answer in time."""
+
+    def __init__(self, subject: str, why: str) -> None:
+        self.subject = subject
+        super().__init__(
+            ProblemDetails(
+                type=PROBLEM_BASE + "market-adapter-unavailable",
+                title="Market adapter unavailable",
+                status=503,
+                detail=f"no market adapter answered on {subject}: {why}",
+            )
+        )
+
+
 def internal_error(what: str) -> MarketError:
     return MarketError(
         ProblemDetails(

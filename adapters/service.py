@@ -7,6 +7,7 @@ an RFC 9457 problem body (as the gateway's intake does); the client turns it bac
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import msgspec
 from nats.aio.client import Client
@@ -14,6 +15,7 @@ from nats.micro import add_service
 from nats.micro.request import Request
 from nats.micro.service import EndpointConfig, Service, ServiceConfig
 
+from adapters.balancing.iec62325 import transport as iec
 from adapters.base import BalancingMarket, WholesaleMarket
 from adapters.errors import MarketError, MarketInputError, internal_error
 from gateway.messages import subjects
@@ -54,7 +56,23 @@ async def serve_markets(
         else:
             await req.respond(_encoder.encode(result))
 
+    async def on_balancing_document(req: Request) -> None:
+        try:
+            document = await iec.activate_document(
+                balancing, req.data, req.headers, created=datetime.now(UTC)
+            )
+        except MarketError as exc:
+            await _fail(req, exc)
+        except Exception:
+            log.exception("balancing activation of a reserve bid document failed")
+            await _fail(req, internal_error("the balancing emulator failed"))
+        else:
+            await req.respond(document, headers={iec.CONTENT_TYPE: iec.XML})
+
     async def on_balancing(req: Request) -> None:
+        if iec.is_document(req.headers):  # IEC 62325-451-7 XML; JSON stays the default
+            await on_balancing_document(req)
+            return
         try:
             auction = balancing_in.decode(req.data)
             result = await balancing.activate(auction)

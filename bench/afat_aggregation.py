@@ -40,7 +40,16 @@ def main() -> None:
     parser.add_argument("--offer-steps", type=int, default=5)
     parser.add_argument("--chunk", type=int, default=50)
     parser.add_argument(
-        "--solver", choices=["auto", "battery_split", "single_lp", "decomposed"], default="auto"
+        "--solver",
+        choices=[
+            "auto",
+            "prosumer_columns",
+            "storage_window",
+            "battery_split",
+            "single_lp",
+            "decomposed",
+        ],
+        default="auto",
     )
     args = parser.parse_args()
     load, pv, source = shapes()

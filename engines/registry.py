@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from importlib.metadata import entry_points
 
 from engines.base import AnyEngine, Engine
+from engines.context import EngineContext, UsesContext
 
 ENTRY_POINT_GROUP = "flexgrid.engines"
 
@@ -79,6 +80,10 @@ class Registry:
             return self._engines[kind]
         except KeyError:
             raise UnknownEngineError(kind, self._engines) from None
+
+    def with_context(self, context: EngineContext) -> Registry:
+        """The same engines, those that ask services during a run given the host's context."""
+        return Registry(e.with_context(context) if isinstance(e, UsesContext) else e for e in self)
 
     def kinds(self) -> list[str]:
         return sorted(self._engines)

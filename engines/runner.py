@@ -284,7 +284,11 @@ class EngineRunner:
         sent = 0
         try:
             while not work.done() and not cancelled.is_set():
-                await asyncio.wait({work, cancel}, timeout=0.25, return_when="FIRST_COMPLETED")
+                # The first report goes out at once (a short job still shows it moved), later
+                # ones at most every 0.25 s.
+                await asyncio.wait(
+                    {work, cancel}, timeout=0.25 if sent else 0.02, return_when="FIRST_COMPLETED"
+                )
                 if latest and not work.done():
                     # Only the newest progress is worth an event; older ones are stale now.
                     fraction, stage = latest[-1]

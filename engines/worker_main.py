@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import nats
 
+from engines.context import EngineContext, NatsEndpoint
 from engines.registry import Registry
 from engines.runner import EngineRunner
 
@@ -33,6 +34,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--worker-id", default=None)
     parser.add_argument("--replicas", type=int, default=1, help="stream replicas")
     parser.add_argument("--grace", type=float, default=30.0, help="seconds at shutdown")
+    parser.add_argument(
+        "--market-adapters",
+        action="store_true",
+        help="the market adapters are served on this NATS: engines ask them by default "
+        "(a market-architecture job's wholesale market; otherwise its in-process emulator)",
+    )
     return parser.parse_args(argv)
 
 
@@ -46,7 +53,12 @@ async def serve(args: argparse.Namespace) -> None:
     )
     runner = EngineRunner(
         nc,
-        Registry.from_entry_points(args.kinds),
+        Registry.from_entry_points(args.kinds).with_context(
+            EngineContext(
+                nats=NatsEndpoint(servers=tuple(args.nats_url.split(","))),
+                market_adapters=args.market_adapters,
+            )
+        ),
         args.kinds,
         max_attempts=args.max_attempts,
         ack_wait_s=args.ack_wait,

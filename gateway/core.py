@@ -198,10 +198,22 @@ async def _serve_engines_in_process(
     """The embedded default: every installed engine kind served by this process, so a single
     `flexgrid serve` (or `make demo`) runs jobs with no worker to start. Imported here, not at
     module level, because engines pull in the numerical libraries."""
+    from engines.context import EngineContext, NatsEndpoint
     from engines.registry import Registry
     from engines.runner import EngineRunner
 
-    registry = Registry.from_entry_points()
+    servers = settings.nats_url or link.embedded_url
+    endpoint = None if servers is None else NatsEndpoint(
+        servers=tuple(servers.split(",")),
+        credentials=str(settings.nats_credentials) if settings.nats_credentials else None,
+        tls_ca=str(settings.nats_tls_ca) if settings.nats_tls_ca else None,
+        tls_cert=str(settings.nats_tls_cert) if settings.nats_tls_cert else None,
+        tls_key=str(settings.nats_tls_key) if settings.nats_tls_key else None,
+    )  # fmt: skip
+    # This mode serves the market adapters too (_serve_markets_in_process): engines that ask the
+    # wholesale market use the adapter over NATS by default, as external workers would.
+    context = EngineContext(nats=endpoint, market_adapters=True)
+    registry = Registry.from_entry_points().with_context(context)
     runner = EngineRunner(
         link.nc,
         registry,
@@ -286,10 +298,15 @@ def create_app(
                 await job_events.start()
                 stack.push_async_callback(job_events.stop)
                 if settings.engines == "in-process":
-                    await _serve_engines_in_process(stack, parts.nats, settings)
+                    # Markets first: an engine's first job may already ask them.
                     await _serve_markets_in_process(stack, parts.nats)
+                    await _serve_engines_in_process(stack, parts.nats, settings)
                 forwarder = Forwarder(
-                    parts.db, clock, NatsBalancingMarket(parts.nats.nc), parts.forwarder_wake
+                    parts.db,
+                    clock,
+                    NatsBalancingMarket(parts.nats.nc),
+                    parts.forwarder_wake,
+                    on_commit=parts.outbox_wake.set,
                 )
                 await forwarder.start()
                 stack.push_async_callback(forwarder.stop)

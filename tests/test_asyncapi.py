@@ -20,6 +20,11 @@ from jsonschema import Draft7Validator
 from gateway import asyncapi_doc
 from gateway.asyncapi_doc import PROBLEM, render_asyncapi, resolve_family
 from gateway.messages import subjects
+from gateway.messages.activations import (
+    ActivationState,
+    OfferActivated,
+    OfferActivationChanged,
+)
 from gateway.messages.balancing import (
     BalancingAuction,
     BalancingBid,
@@ -221,6 +226,34 @@ EXAMPLES: dict[str, list[Any]] = {
             status="infeasible",
             reason="the offered flexibility cannot relieve the congestion on line:4",
             results_url="/v1/market-sessions/s-2/results",
+        ),
+    ],
+    "ActivationEvent": [
+        OfferActivated(
+            offer_id="fo-1",
+            session_id="s-1",
+            submitter_id="p-agg",
+            period_index=18,
+            direction="up",
+            state=ActivationState.ACTIVATED_TSO,
+            market="tso",
+            activated_mw=0.4,
+            price_eur_per_mwh=110.0,
+            amount_eur=44.0,
+            forwarding_id="fw-1",
+            at=AT,
+        ),
+        OfferActivationChanged(
+            offer_id="fo-2",
+            session_id="s-1",
+            submitter_id="p-esp",
+            period_index=18,
+            direction="up",
+            state=ActivationState.FORWARDED,
+            market="tso",
+            p_mw=0.25,
+            forwarding_id="fw-1",
+            at=AT,
         ),
     ],
     "JobEvent": [

@@ -27,10 +27,12 @@ import numpy as np
 from engines.afat.decomposition import Decomposition
 from engines.afat.highs import HighsSession, SolveStatus
 from engines.afat.lp import FloatArray, Readout, build
+from engines.afat.prosumer_columns import ProsumerColumns
 from engines.afat.request import RequestTerms
 from engines.afat.result import assemble, failed
 from engines.afat.schema import AggregationInput, AggregationResult, OfferStep
 from engines.afat.storage_split import StorageSplit
+from engines.afat.storage_window import StorageWindow
 from engines.base import ProgressFn
 
 _EPS_KW = 1e-6
@@ -131,6 +133,64 @@ class BatterySplit:
         return self.split.readout()
 
 
+class WindowedStorage:
+    def __init__(self, data: AggregationInput, terms: RequestTerms) -> None:
+        self.window = StorageWindow(
+            data.prosumers,
+            data.slots,
+            data.slot_hours,
+            terms.energy_price_eur_per_mwh,
+            terms.requested,
+            data.options.time_limit_s,
+        )
+        self._base_cost = 0.0
+
+    def baseline(self) -> tuple[SolveStatus, str, Readout]:
+        status, condition, readout, cost = self.window.baseline()
+        self._base_cost = cost
+        return status, condition, readout
+
+    def solve(self, p_cost: FloatArray, lower: FloatArray, upper: FloatArray) -> Level:
+        sol = self.window.solve(p_cost, lower, upper)
+        return Level(
+            sol.status, sol.condition, sol.p_kw, sol.device_cost_eur - self._base_cost, sol.duals
+        )
+
+    def readout(self) -> Readout:
+        return self.window.readout()
+
+
+class Columns:
+    def __init__(self, data: AggregationInput, terms: RequestTerms) -> None:
+        self.columns = ProsumerColumns(
+            data.prosumers,
+            data.slots,
+            data.slot_hours,
+            terms.energy_price_eur_per_mwh,
+            terms.requested,
+            data.options.time_limit_s,
+        )
+        self._base_cost = 0.0
+
+    def baseline(self) -> tuple[SolveStatus, str, Readout]:
+        status, condition, readout, cost = self.columns.baseline()
+        self._base_cost = cost
+        return status, condition, readout
+
+    def solve(self, p_cost: FloatArray, lower: FloatArray, upper: FloatArray) -> Level:
+        sol = self.columns.solve(p_cost, lower, upper)
+        return Level(
+            sol.status,
+            f"{sol.condition} after {sol.rounds} pricing rounds",
+            sol.p_kw,
+            sol.device_cost_eur - self._base_cost,
+            sol.duals,
+        )
+
+    def readout(self) -> Readout:
+        return self.columns.readout()
+
+
 class Decomposed:
     def __init__(self, data: AggregationInput, terms: RequestTerms) -> None:
         self.dw = Decomposition(
@@ -172,9 +232,13 @@ def aggregate_centralised(data: AggregationInput, progress: ProgressFn) -> Aggre
     progress(0.02, "building the portfolio LP")
     choice = data.options.centralised_solver
     if choice == "auto":
-        choice = "single_lp" if len(data.prosumers) <= _SINGLE_LP_UP_TO else "decomposed"
+        choice = "single_lp" if len(data.prosumers) <= _SINGLE_LP_UP_TO else "storage_window"
     solver: PortfolioSolver
-    if choice == "battery_split":
+    if choice == "prosumer_columns":
+        solver = Columns(data, terms)
+    elif choice == "storage_window":
+        solver = WindowedStorage(data, terms)
+    elif choice == "battery_split":
         solver = BatterySplit(data, terms)
     elif choice == "decomposed" and len(data.prosumers) > data.options.chunk_prosumers:
         solver = Decomposed(data, terms)

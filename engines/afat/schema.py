@@ -59,13 +59,16 @@ class AggregationOptions(_In, frozen=True, kw_only=True, forbid_unknown_fields=T
         float, msgspec.Meta(gt=0.0, le=1e6, description="Primal and dual residual bound")
     ] = 0.003
     centralised_solver: Annotated[
-        Literal["auto", "battery_split", "decomposed", "single_lp"],
+        Literal[
+            "auto", "prosumer_columns", "storage_window", "battery_split", "decomposed", "single_lp"
+        ],
         msgspec.Meta(
             description=(
-                "All exact: one LP of the portfolio; battery_split (non-storage devices in one "
-                "presolved LP, batteries priced by column generation); or Dantzig-Wolfe over "
-                "chunks of prosumers. auto picks the single LP up to 1,000 prosumers, "
-                "decomposed above"
+                "All exact: one LP of the portfolio; storage_window (non-storage devices in one "
+                "presolved LP, each battery reduced to the request's window with exact value "
+                "functions of its state of charge outside it); battery_split (batteries priced "
+                "by column generation); or Dantzig-Wolfe over chunks of prosumers. auto picks "
+                "the single LP up to 1,000 prosumers, storage_window above"
             )
         ),
     ] = "auto"

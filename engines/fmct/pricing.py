@@ -41,6 +41,8 @@ class Settlement:
     findings: list[Finding]
 
 
+_VCG_NOISE_EUR = 1e-5
+
 # (kind, owner index) -> (bid value, nodal amount); bid value is cost for offers, -value for requests
 Ledger = dict[tuple[int, int], list[float]]
 
@@ -105,6 +107,11 @@ def settle(
                 )
                 got = bid
             else:
+                # Removing a participant shrinks the feasible set, so `added` < 0 is either the
+                # OPF solvers' tolerance (the AC-OPF objective is exact to about 1e-8 of itself)
+                # or a clearing that was not optimal; only the latter is worth a finding.
+                if -_VCG_NOISE_EUR * (1 + abs(bid)) < added < 0.0:
+                    added = 0.0
                 # bid + (welfare with - welfare without) = bid + (objective without - objective with)
                 got = bid + added
                 if added < 0.0:

@@ -3,6 +3,9 @@ are measured against, as pure algorithms over one :class:`Scenario` (periods are
 
 * reactive DLFM: the wholesale market clears with the area's scheduled exchange; the distribution
   market then relieves its grid energy-neutrally around that exchange.
+* reactive DLFM, near-real-time (`reactive-nrt`): the reactive market, then the period happens with
+  forecast errors; the DSO re-dispatches the flexibility left and the TSO's balancing merit order
+  settles the area's remaining imbalance (``engines.markets.nrt``).
 * proactive DLFM: the distribution market clears first against a TLMP forecast (the wholesale price
   at the scheduled exchange) and bids the resulting, grid-feasible exchange into the wholesale market.
 * iterative TSO-DSO: the TSO announces a TLMP, the DSO answers its import, the TSO re-prices; the
@@ -25,10 +28,12 @@ from collections.abc import Callable
 
 from engines.fmct.needs import identify_needs
 from engines.fmct.schema import ClearingOffer
+from engines.markets.nrt import near_real_time
 from engines.markets.outcome import ArchitectureResult, IterationStep, PeriodOutcome
 from engines.markets.scenario import Scenario
 from engines.markets.settle import period_payments, summarise
 from engines.markets.sides import DsoOutcome, DsoSide, SideFailed, TsoOutcome, TsoSide
+from engines.markets.wholesale_port import DayAheadClearing, InProcessDayAhead
 
 PRICE_TOL = 1e-3  # EUR/MWh
 MAX_ITERATIONS = 30
@@ -52,11 +57,21 @@ def _base_import(dso: DsoSide, t: int) -> float:
     return needs.periods[0].upstream_p_mw
 
 
-def reactive_period(tso: TsoSide, dso: DsoSide, t: int) -> PeriodOutcome:
+def reactive_stage(tso: TsoSide, dso: DsoSide, t: int) -> tuple[TsoOutcome, DsoOutcome]:
     base = _base_import(dso, t)
     da = tso.clear(t, base)
     local = dso.clear(t, None)
-    return _period(t, da, local)
+    return da, local
+
+
+def reactive_period(tso: TsoSide, dso: DsoSide, t: int) -> PeriodOutcome:
+    return _period(t, *reactive_stage(tso, dso, t))
+
+
+def reactive_nrt_period(tso: TsoSide, dso: DsoSide, t: int) -> PeriodOutcome:
+    """The reactive market's day-ahead stage, then its near-real-time stage on the imbalances."""
+    da, local = reactive_stage(tso, dso, t)
+    return near_real_time(dso.scenario, t, _period(t, da, local), da, local)
 
 
 def proactive_period(tso: TsoSide, dso: DsoSide, t: int) -> PeriodOutcome:
@@ -160,6 +175,7 @@ def central_period(tso: TsoSide, dso: DsoSide, t: int, span_mw: float = 4.0) -> 
 PeriodAlgorithm = Callable[[TsoSide, DsoSide, int], PeriodOutcome]
 ALGORITHMS: dict[str, PeriodAlgorithm] = {
     "reactive": reactive_period,
+    "reactive-nrt": reactive_nrt_period,
     "proactive": proactive_period,
     "iterative": iterative_period,
     "central": central_period,
@@ -167,10 +183,14 @@ ALGORITHMS: dict[str, PeriodAlgorithm] = {
 
 
 def run_architecture(
-    name: str, scenario: Scenario, periods: list[int] | None = None
+    name: str,
+    scenario: Scenario,
+    periods: list[int] | None = None,
+    wholesale: DayAheadClearing | None = None,
 ) -> ArchitectureResult:
+    """``wholesale``: the wholesale market's port (default: the emulator in this process)."""
     started = time.perf_counter()
-    tso, dso = TsoSide(scenario), DsoSide(scenario)
+    tso, dso = TsoSide(scenario, wholesale or InProcessDayAhead()), DsoSide(scenario)
     outcomes: list[PeriodOutcome] = []
     try:
         for t in periods if periods is not None else range(scenario.periods):

@@ -51,6 +51,29 @@ def validate_auction(auction: DayAheadAuction, grid: DcGrid) -> list[FieldError]
             ))  # fmt: skip
         if len(set(order.periods)) != len(order.periods):
             errors.append(FieldError(location=f"{where}.periods", message="repeated period"))
+    return errors + _withdrawal_errors(auction, grid)
+
+
+def _withdrawal_errors(auction: DayAheadAuction, grid: DcGrid) -> list[FieldError]:
+    errors: list[FieldError] = []
+    seen: set[tuple[str, int]] = set()
+    for i, w in enumerate(auction.area_withdrawals):
+        where = f"$.area_withdrawals[{i}]"
+        if w.bus not in grid.row_of:
+            errors.append(FieldError(
+                location=f"{where}.bus",
+                message=f"bus {w.bus!r} is not in {auction.network} (0..{grid.n_bus - 1})",
+            ))  # fmt: skip
+        if w.period_index >= auction.periods:
+            errors.append(FieldError(
+                location=f"{where}.period_index",
+                message=f"period {w.period_index} outside the auction's {auction.periods} periods",
+            ))  # fmt: skip
+        if (w.bus, w.period_index) in seen:
+            errors.append(FieldError(
+                location=where, message=f"a second withdrawal at bus {w.bus!r} in that period"
+            ))  # fmt: skip
+        seen.add((w.bus, w.period_index))
     return errors
 
 
@@ -58,6 +81,14 @@ def system_load(auction: DayAheadAuction, grid: DcGrid) -> FloatArray:
     """The case's loads per period (periods, buses) in MW."""
     scaling = np.asarray(auction.system_load_scaling or [1.0] * auction.periods)
     return scaling[:, None] * grid.load_mw[None, :]
+
+
+def area_load(auction: DayAheadAuction, grid: DcGrid) -> FloatArray:
+    """The distribution areas' withdrawals per period (periods, buses) in MW."""
+    out = np.zeros((auction.periods, grid.n_bus))
+    for w in auction.area_withdrawals:
+        out[w.period_index, grid.row_of[w.bus]] += w.p_mw
+    return out
 
 
 def _quantities(auction: DayAheadAuction, grid: DcGrid) -> tuple[Quantities, list[tuple[int, int]]]:
@@ -115,11 +146,13 @@ def _periods(
 def clear_day_ahead(
     auction: DayAheadAuction, extra_load_mw: FloatArray | None = None, grid: DcGrid | None = None
 ) -> DayAheadResult:
-    """Clear a validated auction. ``extra_load_mw`` (periods, buses): fixed withdrawals on top of
-    the case's loads, e.g. a distribution area's scheduled exchange at its coupling bus."""
+    """Clear a validated auction. The areas' withdrawals and ``extra_load_mw`` (periods, buses)
+    are fixed withdrawals on top of the case's loads."""
     grid = grid or case_grid(auction.network)
     load = system_load(auction, grid)
-    fixed = load if extra_load_mw is None else load + extra_load_mw
+    fixed = load + area_load(auction, grid)
+    if extra_load_mw is not None:
+        fixed = fixed + extra_load_mw
     q, cols = _quantities(auction, grid)
     sol = solve_dcopf(grid, q, auction.periods, fixed)
     if sol.status != "optimal":

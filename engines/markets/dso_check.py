@@ -76,7 +76,8 @@ def scheduled_net(net: Any, schedule: PeriodSchedule) -> Any:
     return out
 
 
-def _flow(net: Any, injections: dict[int, float]) -> GridState:
+def power_flow(net: Any, injections: dict[int, float]) -> GridState:
+    """AC power flow of a copy of ``net`` with ``injections`` (MW by bus index) added."""
     work = copy.deepcopy(net)
     for bus, p_mw in injections.items():
         if abs(p_mw) > TOL:
@@ -172,7 +173,7 @@ def check(net: Any, bus_of: dict[str, int], data: ForwardCheckInput) -> ForwardC
             continue
         base = scheduled_net(net, schedules[t])
         reference = dict(local[t])
-        ref_state = _flow(base, reference)
+        ref_state = power_flow(base, reference)
         if not ref_state.converged:
             return ForwardCheckOutput(
                 forwarding_id=data.forwarding_id,
@@ -192,7 +193,7 @@ def check(net: Any, bus_of: dict[str, int], data: ForwardCheckInput) -> ForwardC
                 bus = bus_of[c.node_mrid]
                 trial = dict(injections)
                 trial[bus] = trial.get(bus, 0.0) + sign * c.p_mw
-                trial_state = _flow(base, trial)
+                trial_state = power_flow(base, trial)
                 why = violation(trial_state, limits, bus_name)
                 if why:
                     refused += c.p_mw

@@ -1,28 +1,36 @@
 """The `market-architecture` engine: the architectures of `engines.markets.architectures` on one
 scenario as a job, with a comparison report (the central optimum as the yardstick).
 
-Pure as every engine: the wholesale side is the emulator's own auction (`engines.markets.auction`,
-the code the NATS wholesale adapter serves), called in process, because an engine job holds no
-NATS connection; the iterative market asks it several times per period.
+The wholesale side is a port (`engines.markets.wholesale_port`): the wholesale adapter over NATS
+(`adapters.blocking`, a connection of the run's own, opened for the run and closed after) or its
+emulator in this process; the job's `wholesale` picks one, by default the adapter when the host
+says it serves the market adapters (`engines.context`). The iterative market asks it several times
+per period; the output says which market answered and how many auctions it cleared.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from adapters.blocking import BlockingWholesaleMarket
+from adapters.errors import MarketUnavailable
 from engines.base import ProgressFn
+from engines.context import EngineContext
 from engines.markets.architectures import ALGORITHMS, run_architecture
-from engines.markets.outcome import ArchitectureResult
+from engines.markets.outcome import ArchitectureResult, imbalance_summary
 from engines.markets.scenario import Scenario
 from engines.markets.settle import AREA
+from engines.markets.wholesale_port import CountedClearing, InProcessDayAhead
 from gateway.messages.architectures import (
     KIND,
     ArchitectureRunInput,
     ArchitectureRunOutput,
     ArchitectureScenario,
     ComparisonRow,
+    WholesaleSource,
     day_start,
 )
+from gateway.messages.subjects import DAY_AHEAD_CLEAR
 
 FLEX_PARTIES = (
     "aggregator-",
@@ -38,6 +46,7 @@ def scenario_of(spec: ArchitectureScenario) -> Scenario:
         start=day_start(spec),
         steps=spec.generator_steps,
         price_scale=spec.price_scale,
+        forecast_errors=spec.forecast_errors,
     )
 
 
@@ -70,6 +79,7 @@ def comparison(results: list[ArchitectureResult]) -> list[ComparisonRow]:
                     v for k, v in r.payments_eur.items() if k.startswith(FLEX_PARTIES)
                 ),
                 time_s=r.time_s,
+                imbalance=r.imbalance,
             )
         )
     return rows
@@ -80,7 +90,35 @@ class ArchitectureEngine:
     input_type = ArchitectureRunInput
     output_type = ArchitectureRunOutput
 
+    def __init__(self, context: EngineContext | None = None) -> None:
+        self.context = context or EngineContext()
+
+    def with_context(self, context: EngineContext) -> ArchitectureEngine:
+        return ArchitectureEngine(context)
+
+    def source(self, data: ArchitectureRunInput) -> WholesaleSource:
+        if data.wholesale is not None:
+            return data.wholesale
+        return "adapter" if self.context.market_adapters else "in-process"
+
     def run(self, data: ArchitectureRunInput, progress: ProgressFn) -> ArchitectureRunOutput:
+        source = self.source(data)
+        if source == "in-process":
+            return self._run(data, progress, CountedClearing(InProcessDayAhead()), source)
+        if self.context.nats is None:
+            raise MarketUnavailable(
+                DAY_AHEAD_CLEAR, "this engine host has no NATS connection configured"
+            )
+        with BlockingWholesaleMarket(self.context.nats) as market:
+            return self._run(data, progress, CountedClearing(market), source)
+
+    def _run(
+        self,
+        data: ArchitectureRunInput,
+        progress: ProgressFn,
+        wholesale: CountedClearing,
+        source: WholesaleSource,
+    ) -> ArchitectureRunOutput:
         scenario = scenario_of(data.scenario)
         periods = periods_of(data.scenario)
         steps = len(data.architectures) * len(periods)
@@ -96,11 +134,15 @@ class ArchitectureEngine:
             for i, t in enumerate(periods):
                 hour = (day_start(data.scenario) + timedelta(hours=t)).isoformat()
                 progress((done + i) / steps, f"{name}: period {t} ({hour})")
-                parts.append(run_architecture(name, scenario, [t]))
+                parts.append(run_architecture(name, scenario, [t], wholesale))
             results.append(_merged(name, parts))
         progress(1.0, "comparison")
         return ArchitectureRunOutput(
-            scenario=data.scenario, results=results, comparison=comparison(results)
+            scenario=data.scenario,
+            results=results,
+            comparison=comparison(results),
+            wholesale=source,
+            wholesale_requests=wholesale.requests,
         )
 
 
@@ -124,4 +166,5 @@ def _merged(name: str, parts: list[ArchitectureResult]) -> ArchitectureResult:
         payments_eur={k: round(v, 6) for k, v in sorted(payments.items())},
         periods=[q for p in parts for q in p.periods],
         time_s=sum(p.time_s for p in parts),
+        imbalance=imbalance_summary([q for p in parts for q in p.periods]),
     )

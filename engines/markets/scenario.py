@@ -20,10 +20,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import pandapower as pp
 
 from engines.fmct.schema import ClearingOffer, PeriodSchedule
 from engines.markets.dcgrid import TransmissionCase, load_case
+from engines.markets.realisation import day_errors, realised_pv
+from gateway.messages.imbalance import ForecastErrors
 from gateway.messages.wholesale import WholesaleOrder
 
 PV_BUSES = (13, 16)
@@ -96,6 +99,7 @@ class Scenario:
     steps: int = 4
     price_scale: float = 15.0
     feeder: Any = field(default_factory=feeder_net, compare=False)
+    forecast_errors: ForecastErrors = field(default_factory=ForecastErrors)
 
     @property
     def generators(self) -> list[WholesaleOrder]:
@@ -113,6 +117,16 @@ class Scenario:
             start=self.start + timedelta(hours=t),
             load_scaling=feeder_profile(self.hour(t)),
             sgen_scaling=pv_profile(self.hour(t)),
+        )
+
+    def realised_schedule(self, t: int) -> PeriodSchedule:
+        """Period ``t`` as it happened: the day-ahead schedule with the day's forecast errors."""
+        load_error, pv_error = day_errors(self.forecast_errors)
+        forecast = self.schedule(t)
+        return msgspec.structs.replace(
+            forecast,
+            load_scaling=forecast.load_scaling * max(1.0 + load_error[t], 0.0),
+            sgen_scaling=realised_pv(forecast.sgen_scaling, pv_error[t]),
         )
 
     def offers(self, t: int) -> list[ClearingOffer]:

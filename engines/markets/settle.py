@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from engines.markets.outcome import ArchitectureResult, PeriodOutcome
+from engines.markets.outcome import ArchitectureResult, PeriodOutcome, imbalance_summary
 from engines.markets.sides import DsoOutcome, DsoSide, TsoOutcome, TsoSide
 
 AREA = "distribution-area"
@@ -53,4 +53,5 @@ def summarise(
         payments_eur={k: round(v, 6) for k, v in sorted(payments.items())},
         periods=periods,
         time_s=time_s,
+        imbalance=imbalance_summary(periods),
     )

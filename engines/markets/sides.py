@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from engines.fmct.clearing import clear
 from engines.fmct.schema import ClearingOffer, ClearingOptions, ClearingResult
-from engines.markets.auction import clear_day_ahead
-from engines.markets.dcgrid import DcGrid, case_grid
+from engines.markets.day_ahead import coupling_price, period_auction
+from engines.markets.dcgrid import case_grid
 from engines.markets.scenario import Scenario
-from gateway.messages.wholesale import DayAheadAuction, DayAheadResult
+from engines.markets.wholesale_port import DayAheadClearing
+from gateway.messages.wholesale import DayAheadResult
 
 
 class SideFailed(RuntimeError):
@@ -36,29 +35,20 @@ class DsoOutcome:
 
 
 class TsoSide:
-    def __init__(self, scenario: Scenario) -> None:
+    """The wholesale market through its port: one auction per question (a TLMP, a cost)."""
+
+    def __init__(self, scenario: Scenario, market: DayAheadClearing) -> None:
         self.scenario = scenario
-        self.grid: DcGrid = case_grid(scenario.network)
+        self.market = market
         self._orders = scenario.generators
-        self._row = self.grid.row_of[scenario.coupling_bus]
+        self._bus_ids = list(case_grid(scenario.network).bus_ids)
 
     def clear(self, t: int, dso_import_mw: float) -> TsoOutcome:
-        auction = DayAheadAuction(
-            auction_id=f"arch-t{t}",
-            network=self.scenario.network,
-            delivery_start=self.scenario.start,
-            periods=1,
-            system_load_scaling=[self.scenario.system_scaling(t)],
-            coupling_buses=list(self.grid.bus_ids),
-            orders=self._orders,
-        )
-        extra = np.zeros((1, self.grid.n_bus))
-        extra[0, self._row] = dso_import_mw
-        result = clear_day_ahead(auction, extra, self.grid)
+        auction = period_auction(self.scenario, t, dso_import_mw, self._orders, self._bus_ids)
+        result = self.market.clear(auction)
         if result.status != "optimal" or result.generation_cost_eur is None:
             raise SideFailed(f"wholesale period {t}: {result.status} {result.message}")
-        tlmp = result.periods[0].coupling_prices_eur_per_mwh[self.scenario.coupling_bus]
-        return TsoOutcome(tlmp, result.generation_cost_eur, result)
+        return TsoOutcome(coupling_price(result, self.scenario), result.generation_cost_eur, result)
 
 
 class DsoSide:

@@ -90,3 +90,18 @@ async def compare_architectures(api: Api, fmo: str) -> None:
             f"{r['flexibility_providers_received_eur']:.1f}",
         )  # fmt: skip
     console.print(table)
+    for r in run["comparison"]:
+        nrt = r.get("imbalance")
+        if nrt:  # the reactive market played on to the day's realisation (seeded forecast errors)
+            console.print(
+                f"{r['architecture']}: forecast errors left {nrt['imbalance_mwh']:.2f} MWh of "
+                f"imbalance; {nrt['resolved_locally_mwh']:.2f} MWh resolved by local re-dispatch "
+                f"({nrt['nrt_flex_cost_eur']:.1f} EUR), {nrt['tso_balancing_mwh']:.2f} MWh of TSO "
+                f"balancing energy ({nrt['tso_balancing_cost_eur']:.1f} EUR at bid prices; the "
+                f"area settled {nrt['area_imbalance_paid_eur']:.1f} EUR at the marginal prices); "
+                f"grid within limits after re-dispatch in {nrt['periods_within_limits']} periods"
+            )
+    console.print(
+        f"wholesale market: {run['wholesale']} "
+        f"({run['wholesale_requests']} day-ahead auctions cleared for the run)"
+    )

@@ -15,6 +15,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -361,6 +362,11 @@ class ForwardingCandidateRow(SQLModel, table=True):
     tso_price_eur_per_mwh: float
     dso_check: str = Field(max_length=8)
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # The local clearing's dispatch of this offer-period that a TSO activation would replace
+    # (a forwarding with include_locally_dispatched); 0 for an offer-period not dispatched.
+    local_mw: float = Field(
+        default=0.0, sa_column=Column(Float, nullable=False, server_default="0")
+    )
 
 
 class OfferActivationRow(SQLModel, table=True):

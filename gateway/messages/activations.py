@@ -8,6 +8,10 @@ through states (no row: available):
     available -> activated_local
     available -> forwarded -> activated_tso | released
     released  -> (available again)
+    reserved_local -> forwarded   (only a forwarding that includes locally dispatched offers)
+
+The local clearing's dispatch is `reserved_local`: the local market holds it, the DSO activates
+it near real time (`activated_local`), or a forwarding may offer it to the TSO.
 
 Evolution: new fields get defaults; nothing is retyped.
 """
@@ -63,6 +67,19 @@ class ForwardingSubmit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
 
     product: Product = "mFRR"
     needs: Annotated[list[ForwardingNeed], Meta(min_length=1, max_length=96)]
+    include_locally_dispatched: Annotated[
+        bool,
+        Meta(
+            description="Also offer the TSO the offer-periods the local clearing dispatched and "
+            "nobody has activated yet (still `reserved_local`), in the direction they were "
+            "dispatched: bid at no less than the local market pays for them (up: the higher of "
+            "the offer's node price in the clearing and its own price; down: it pays the TSO at "
+            "most the lower of the two), and never activated below their local volume, so the "
+            "TSO takes them only when it values them more. The DSO check evaluates the grid "
+            "without their local dispatch and with their TSO activation; one the TSO does not "
+            "activate stays with the local market (`reserved_local`)."
+        ),
+    ] = False
 
 
 class LocalActivationSubmit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -117,7 +134,9 @@ class CandidateVerdict(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DirectionCheck(msgspec.Struct, frozen=True, kw_only=True):
-    """The grid with the local dispatch and every allowed candidate of a direction activated."""
+    """The grid with the local dispatch and every allowed candidate of a direction activated.
+    A locally dispatched candidate counts with what its TSO activation adds to its local
+    dispatch (its activation replaces that dispatch at the same node)."""
 
     period_index: int
     direction: PDirection
@@ -170,6 +189,13 @@ class ForwardedOffer(msgspec.Struct, frozen=True, kw_only=True):
     dso_check: Literal["pending", "passed", "refused"]
     reason: str = ""
     activation: OfferActivation | None = None
+    local_mw: Annotated[
+        float,
+        Meta(
+            description="volume the local clearing dispatched in this period, which a TSO "
+            "activation replaces (include_locally_dispatched); 0: not dispatched locally"
+        ),
+    ] = 0.0
 
 
 class Forwarding(msgspec.Struct, frozen=True, kw_only=True):
@@ -192,3 +218,49 @@ class Forwarding(msgspec.Struct, frozen=True, kw_only=True):
     tso_payments_eur: Annotated[
         float, Meta(description="paid by the TSO to the (visible) activated offers")
     ] = 0.0
+
+
+# --- events (ATP_EVENTS, `atp.v1.events.activations.<session_id>`) ------------------------
+
+
+class OfferActivated(msgspec.Struct, frozen=True, kw_only=True, tag="activation.activated"):
+    """An offer-period was activated, locally (`activated_local`) or by the TSO
+    (`activated_tso`, with its pay-as-cleared price and what the owner receives). Published once
+    per activation, from the transaction that recorded it."""
+
+    offer_id: Id
+    session_id: Id
+    submitter_id: Annotated[Id, Meta(description="the offer's owner")]
+    period_index: int
+    direction: PDirection
+    state: ActivationState
+    market: Literal["local", "tso"]
+    activated_mw: float
+    price_eur_per_mwh: Annotated[
+        float | None, Meta(description="TSO: the direction's marginal (pay-as-cleared) price")
+    ] = None
+    amount_eur: Annotated[float | None, Meta(description="received; negative = paid")] = None
+    forwarding_id: Id | None = None
+    at: UtcDatetime
+
+
+class OfferActivationChanged(
+    msgspec.Struct, frozen=True, kw_only=True, tag="activation.state_changed"
+):
+    """An offer-period moved to a state short of activation: reserved locally (`reserved_local`,
+    also the local clearing's dispatch), held for the TSO (`forwarded`) or given back
+    (`released`). Published once per move, from the transaction that recorded it."""
+
+    offer_id: Id
+    session_id: Id
+    submitter_id: Annotated[Id, Meta(description="the offer's owner")]
+    period_index: int
+    direction: PDirection
+    state: ActivationState
+    market: Literal["local", "tso"]
+    p_mw: Annotated[float, Meta(description="reserved or forwarded volume")]
+    forwarding_id: Id | None = None
+    at: UtcDatetime
+
+
+ActivationEvent = OfferActivated | OfferActivationChanged

@@ -1,8 +1,8 @@
 """Market architecture runs (FLEXGRID D2.2 section 2.2): the `market-architecture` job's input and
 output, and the REST bodies the market operator posts.
 
-A run plays one or more architectures (reactive, proactive, iterative TSO-DSO; the central joint
-optimum as the yardstick) on one scenario: a 33-bus distribution feeder (pandapower `case33bw`)
+A run plays one or more architectures (reactive, its near-real-time variant on imbalances,
+proactive, iterative TSO-DSO; the central joint optimum as the yardstick) on one scenario: a 33-bus distribution feeder (pandapower `case33bw`)
 under one bus of a transmission case, hourly periods of one day. The result Structs are
 `engines.markets.outcome`'s (light: msgspec only). Evolution: new fields get defaults.
 """
@@ -15,15 +15,22 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from engines.markets.outcome import ArchitectureResult
+from engines.markets.outcome import ArchitectureResult, ImbalanceSummary
 from gateway.messages.common import Id, UtcDatetime
+from gateway.messages.imbalance import ForecastErrors
 from gateway.messages.jobs import JobStatus
 
 KIND = "market-architecture"
 
-MarketArchitecture = Literal["reactive", "proactive", "iterative"]
-RunArchitecture = Literal["reactive", "proactive", "iterative", "central"]
+MarketArchitecture = Literal["reactive", "reactive-nrt", "proactive", "iterative"]
+RunArchitecture = Literal["reactive", "reactive-nrt", "proactive", "iterative", "central"]
 TransmissionNetwork = Literal["case30", "case39", "case118"]
+WholesaleSource = Literal["adapter", "in-process"]
+WHOLESALE_DESCRIPTION = (
+    "the wholesale market the run asks: `adapter` (the wholesale adapter over NATS, "
+    "atp.v1.markets.day-ahead.clear) or `in-process` (its emulator inside the engine); "
+    "none: the adapter where the host serves it, else in-process"
+)
 # Bus counts of the cases (MATPOWER): the coupling bus is a pandapower bus index below these.
 BUS_COUNT: dict[str, int] = {"case30": 30, "case39": 39, "case118": 118}
 DEFAULT_START = datetime(2026, 6, 15, 22, 0, tzinfo=UTC)  # 00:00 CEST
@@ -57,11 +64,16 @@ class ArchitectureScenario(msgspec.Struct, frozen=True, kw_only=True, forbid_unk
     price_scale: Annotated[
         float, Meta(gt=0.0, le=1_000.0, description="factor on the case's generator costs")
     ] = 15.0
+    forecast_errors: Annotated[
+        ForecastErrors,
+        Meta(description="the day's realisation against the forecast (reactive-nrt's imbalances)"),
+    ] = msgspec.field(default_factory=ForecastErrors)
 
 
 class ArchitectureRunSubmit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     architecture: MarketArchitecture
     scenario: ArchitectureScenario = msgspec.field(default_factory=ArchitectureScenario)
+    wholesale: Annotated[WholesaleSource | None, Meta(description=WHOLESALE_DESCRIPTION)] = None
 
 
 class ArchitectureComparisonSubmit(
@@ -71,13 +83,18 @@ class ArchitectureComparisonSubmit(
 
     scenario: ArchitectureScenario = msgspec.field(default_factory=ArchitectureScenario)
     include_central: bool = True
+    include_near_real_time: Annotated[
+        bool, Meta(description="also the reactive market's near-real-time variant (reactive-nrt)")
+    ] = True
+    wholesale: Annotated[WholesaleSource | None, Meta(description=WHOLESALE_DESCRIPTION)] = None
 
 
 class ArchitectureRunInput(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The `market-architecture` job's input."""
 
-    architectures: Annotated[list[RunArchitecture], Meta(min_length=1, max_length=4)]
+    architectures: Annotated[list[RunArchitecture], Meta(min_length=1, max_length=5)]
     scenario: ArchitectureScenario
+    wholesale: Annotated[WholesaleSource | None, Meta(description=WHOLESALE_DESCRIPTION)] = None
 
 
 class ComparisonRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -100,12 +117,25 @@ class ComparisonRow(msgspec.Struct, frozen=True, kw_only=True):
     ]
     flexibility_providers_received_eur: float
     time_s: float
+    imbalance: Annotated[
+        ImbalanceSummary | None,
+        Meta(
+            description="reactive-nrt only: its near-real-time stage. Its welfare and gap also "
+            "carry the realised forecast errors (balancing energy is in its generation cost)"
+        ),
+    ] = None
+
+
+WHOLESALE_USED = "the wholesale market the run asked"
+WHOLESALE_REQUESTS = "day-ahead auctions the run asked it to clear"
 
 
 class ArchitectureRunOutput(msgspec.Struct, frozen=True, kw_only=True):
     scenario: ArchitectureScenario
     results: list[ArchitectureResult]
     comparison: list[ComparisonRow]
+    wholesale: Annotated[WholesaleSource, Meta(description=WHOLESALE_USED)] = "in-process"
+    wholesale_requests: Annotated[int, Meta(ge=0, description=WHOLESALE_REQUESTS)] = 0
 
 
 class ArchitectureRun(msgspec.Struct, frozen=True, kw_only=True):
@@ -122,3 +152,7 @@ class ArchitectureRun(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: UtcDatetime
     results: list[ArchitectureResult] = msgspec.field(default_factory=list)
     comparison: list[ComparisonRow] = msgspec.field(default_factory=list)
+    wholesale: Annotated[
+        WholesaleSource | None, Meta(description=WHOLESALE_USED + "; none before it completed")
+    ] = None
+    wholesale_requests: Annotated[int, Meta(ge=0, description=WHOLESALE_REQUESTS)] = 0

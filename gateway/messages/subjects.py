@@ -52,6 +52,11 @@ def session_events(session_id: str = "*") -> str:
     return f"{PREFIX}.events.sessions.{session_id}"
 
 
+def activation_events(session_id: str = "*") -> str:
+    """Activations of one market session's offers and their state changes (the ledger's moves)."""
+    return f"{PREFIX}.events.activations.{session_id}"
+
+
 class SubjectSpec(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     pattern: str
@@ -134,6 +139,16 @@ REGISTRY: tuple[SubjectSpec, ...] = (
         stream=EVENTS_STREAM,
         message="SessionEvent",
         description="Outcome of a market session's clearing: cleared (results stored) or failed.",
+    ),
+    SubjectSpec(
+        name="activationEvents",
+        pattern=f"{PREFIX}.events.activations.{{session_id}}",
+        stream=EVENTS_STREAM,
+        message="ActivationEvent",
+        description="Every move of a session's offers in the activation ledger, published once: "
+        "local and TSO activations (with the TSO's price and the owner's payment), local "
+        "reservations (the local clearing's dispatch among them), forwarding to the TSO and "
+        "releases.",
     ),
     SubjectSpec(
         name="clearDayAhead",

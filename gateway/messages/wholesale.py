@@ -2,7 +2,8 @@
 
 A uniform-price double auction per period over a transmission network: sellers' and buyers' step
 orders at transmission buses, optional all-or-nothing block orders spanning periods, the case's own
-loads as inelastic demand. Prices are locational (DC-OPF duals); without congestion they are one
+loads and the distribution
+areas' scheduled exchanges at their coupling buses as inelastic demand. Prices are locational (DC-OPF duals); without congestion they are one
 uniform price. Evolution: new fields get defaults, nothing is retyped.
 """
 
@@ -38,6 +39,18 @@ class WholesaleOrder(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     block: bool = False
 
 
+class AreaWithdrawal(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A distribution area's scheduled exchange at its coupling bus in one period: inelastic like
+    the case's own loads (it is what the area's own market decided), settled at the bus price."""
+
+    bus: BusId
+    period_index: PeriodIndex
+    p_mw: Annotated[
+        float,
+        Meta(ge=-10_000.0, le=10_000.0, description="withdrawn from the grid; negative: injected"),
+    ]
+
+
 class DayAheadAuction(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     auction_id: Id
     network: TransmissionCase
@@ -52,6 +65,10 @@ class DayAheadAuction(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
         list[BusId], Meta(description="buses whose prices are reported (DSO coupling points)")
     ] = msgspec.field(default_factory=list)
     orders: list[WholesaleOrder] = msgspec.field(default_factory=list)
+    area_withdrawals: Annotated[
+        list[AreaWithdrawal],
+        Meta(description="distribution areas' fixed exchanges on top of the case's loads"),
+    ] = msgspec.field(default_factory=list)
 
 
 class OrderAward(msgspec.Struct, frozen=True, kw_only=True):

@@ -42,7 +42,11 @@ def stream_configs(replicas: int = 1) -> list[StreamConfig]:
         ),
         StreamConfig(
             name=subjects.EVENTS_STREAM,
-            subjects=[subjects.job_events("*"), subjects.session_events("*")],
+            subjects=[
+                subjects.job_events("*"),
+                subjects.session_events("*"),
+                subjects.activation_events("*"),
+            ],
             retention=RetentionPolicy.LIMITS,
             storage=StorageType.FILE,
             num_replicas=replicas,

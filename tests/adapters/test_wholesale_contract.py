@@ -10,6 +10,7 @@ import pytest
 from adapters.base import WholesaleMarket
 from adapters.errors import MarketInputError
 from engines.markets.dcgrid import load_case
+from gateway.messages.wholesale import AreaWithdrawal
 from tests.adapters._orders import auction, buy, case_generators_linear, sell
 
 pytestmark = pytest.mark.integration
@@ -96,3 +97,48 @@ async def test_unknown_bus_and_period_are_refused_with_locations(
     locations = {e.location for e in caught.value.errors}
     assert locations == {"$.orders[1].bus", "$.orders[2].periods", "$.coupling_buses[0]"}
     assert caught.value.problem.status == 422
+
+
+async def test_area_withdrawal_is_inelastic_demand_at_its_bus(wholesale: WholesaleMarket) -> None:
+    """A distribution area's scheduled exchange at its coupling bus: 15 MW withdrawn (no buyer)
+    takes s1 and half of s2 at 30 EUR/MWh and pays that price; 5 MW injected serves part of a
+    12 MW buyer, so s1 is marginal at 20 EUR/MWh."""
+    steps = [sell("s1", "4", 10, 20), sell("s2", "4", 10, 30), sell("s3", "4", 10, 40)]
+    withdraws = await wholesale.clear(auction(
+        steps, system_load_scaling=[0.0], coupling_buses=["4"],
+        area_withdrawals=[AreaWithdrawal(bus="4", period_index=0, p_mw=15.0)],
+    ))  # fmt: skip
+    assert withdraws.status == "optimal"
+    (period,) = withdraws.periods
+    accepted = {a.order_id: a.accepted_mw for a in period.awards}
+    assert accepted == pytest.approx({"s1": 10.0, "s2": 5.0, "s3": 0.0}, abs=1e-6)
+    assert period.coupling_prices_eur_per_mwh == pytest.approx({"4": 30.0})
+    assert withdraws.generation_cost_eur == pytest.approx(10 * 20 + 5 * 30)
+    assert withdraws.congestion_rent_eur == pytest.approx(0.0, abs=1e-6)
+
+    injects = await wholesale.clear(auction(
+        [*steps, buy("b1", "4", 12, 35)], system_load_scaling=[0.0], coupling_buses=["4"],
+        area_withdrawals=[AreaWithdrawal(bus="4", period_index=0, p_mw=-5.0)],
+    ))  # fmt: skip
+    (period,) = injects.periods
+    accepted = {a.order_id: a.accepted_mw for a in period.awards}
+    assert accepted == pytest.approx({"s1": 7.0, "s2": 0.0, "s3": 0.0, "b1": 12.0}, abs=1e-6)
+    assert period.coupling_prices_eur_per_mwh == pytest.approx({"4": 20.0})
+    assert injects.welfare_eur == pytest.approx(12 * 35 - 7 * 20)
+
+
+async def test_bad_area_withdrawals_are_refused_with_locations(
+    wholesale: WholesaleMarket,
+) -> None:
+    withdrawals = [AreaWithdrawal(bus="999", period_index=0, p_mw=1.0),
+                   AreaWithdrawal(bus="4", period_index=3, p_mw=1.0),
+                   AreaWithdrawal(bus="4", period_index=0, p_mw=1.0),
+                   AreaWithdrawal(bus="4", period_index=0, p_mw=2.0)]  # fmt: skip
+    with pytest.raises(MarketInputError) as caught:
+        await wholesale.clear(auction([sell("s1", "4", 10, 20)], area_withdrawals=withdrawals))
+    locations = {e.location for e in caught.value.errors}
+    assert locations == {
+        "$.area_withdrawals[0].bus",
+        "$.area_withdrawals[1].period_index",
+        "$.area_withdrawals[3]",
+    }

@@ -10,58 +10,17 @@ MARI/PICASSO)."""
 
 from __future__ import annotations
 
-import asyncio
 import warnings
-from datetime import timedelta
-from typing import Any
 
 import pytest
 
-from tests.clearing._market import Book, cigre_zone, evening, open_book, wait_decided
+from tests.architectures._session import BIG_DOWN_MW, cleared, settled
+from tests.clearing._market import cigre_zone, open_book
 from tests.market import Market
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("workers")]
 EVENING = (17, 18, 19, 20)
 UP_NEED_MW = 0.4
-BIG_DOWN_MW = 3.0  # a 3 MW load increase on the feeder the evening peak already loads
-
-
-async def _cleared(market: Market) -> tuple[Book, str]:
-    for alias, role in (("dso", "dso"), ("agg", "aggregator"), ("esp", "esp"), ("tso", "tso")):
-        await market.participant(alias, role)
-    zone = await cigre_zone(market, "dso")
-    book = await open_book(market, zone, upstream_price=60.0)
-    gate = market.clock() + timedelta(hours=1)
-    big = await market.call(
-        "POST",
-        "/v1/flex-offers",
-        market.keys["agg"],
-        {
-            "session_id": book.session_id,
-            "node_mrid": "cigre-mv-bus-5",
-            "p_down_mw": BIG_DOWN_MW,
-            "price_p_down_eur_per_mwh": 15.0,
-            "delivery_windows": [evening(book.day)],
-            "valid_until": (gate + timedelta(hours=1)).isoformat(),
-        },
-    )
-    assert big.status_code == 201, big.text
-    market.clock.advance(hours=2)
-    session = await wait_decided(market, book.session_id, timeout_s=60)
-    assert session["state"] == "cleared", session
-    return book, str(big.json()["id"])
-
-
-async def _settled(market: Market, session_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
-    for _ in range(int(timeout_s / 0.1)):
-        got = await market.call(
-            "GET", f"/v1/market-sessions/{session_id}/forwarding", market.fmo_key
-        )
-        assert got.status_code == 200, got.text
-        if got.json()["state"] in ("settled", "failed"):
-            return dict(got.json())
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"forwarding of {session_id} did not settle: {got.text}")
 
 
 def _pandapower_loading(hour: int, injections: dict[int, float], element: str) -> float:
@@ -85,7 +44,7 @@ def _pandapower_loading(hour: int, injections: dict[int, float], element: str) -
 
 
 async def test_unneeded_offers_are_checked_forwarded_activated_and_settled(market: Market) -> None:
-    book, big = await _cleared(market)
+    book, big = await cleared(market)
     sid = book.session_id
     results = (
         await market.call("GET", f"/v1/market-sessions/{sid}/results", market.fmo_key)
@@ -101,7 +60,8 @@ async def test_unneeded_offers_are_checked_forwarded_activated_and_settled(marke
         await market.call("GET", f"/v1/market-sessions/{sid}/activations", market.fmo_key)
     ).json()
     assert {(a["offer_id"], a["period_index"]) for a in activations} == set(local)
-    assert {a["state"] for a in activations} == {"activated_local"}
+    # The clearing's dispatch is held for the local market (the DSO activates it near real time).
+    assert {(a["state"], a["market"]) for a in activations} == {("reserved_local", "local")}
 
     needs = [{"period_index": t, "need_mw": UP_NEED_MW} for t in EVENING[:3]]
     needs.append({"period_index": 20, "need_mw": -2.0})  # long at 20:00: down bids
@@ -120,10 +80,10 @@ async def test_unneeded_offers_are_checked_forwarded_activated_and_settled(marke
     assert again.status_code == 409
     assert "forwarded already" in again.json()["detail"]
 
-    fw = await _settled(market, sid)
+    fw = await settled(market, sid)
     assert fw["state"] == "settled", fw
     offers = fw["offers"]
-    # Nothing activated locally is a candidate: one activation per offer-period.
+    # Nothing the local market holds is a candidate of a plain forwarding.
     assert not {(o["offer_id"], o["period_index"]) for o in offers} & set(local)
     # The DSO check refuses the 3 MW load increase at bus 5 (20:00): pandapower's own power flow
     # of the cleared point plus that load puts the branch the reason names over its rating.
@@ -183,6 +143,15 @@ async def test_unneeded_offers_are_checked_forwarded_activated_and_settled(marke
     ).json()
     assert {o["dso_check"] for o in tso["offers"]} == {"passed"}
 
+    # A local activation must fit the offer: its periods and its volume.
+    wrong = await market.call(
+        "POST",
+        f"/v1/flex-offers/{book.offers['agg5']}/activations",
+        market.keys["dso"],
+        {"period_index": 3, "direction": "up", "p_mw": 9.0},
+    )
+    assert wrong.status_code == 422, wrong.text
+    assert {e["location"] for e in wrong.json()["errors"]} == {"$.period_index", "$.p_mw"}
     # An offer the TSO activated cannot be activated locally: 409 saying why.
     won = next(o for o in offers if (o["activation"] or {}).get("state") == "activated_tso")
     clash = await market.call(
@@ -220,11 +189,3 @@ async def test_forwarding_needs_a_cleared_session_and_needs_inside_it(market: Ma
         "GET", f"/v1/market-sessions/{book.session_id}/forwarding", market.keys["dso"]
     )
     assert none.status_code == 404
-    wrong = await market.call(
-        "POST",
-        f"/v1/flex-offers/{book.offers['agg5']}/activations",
-        market.keys["dso"],
-        {"period_index": 3, "direction": "up", "p_mw": 9.0},
-    )
-    assert wrong.status_code == 422, wrong.text
-    assert {e["location"] for e in wrong.json()["errors"]} == {"$.period_index", "$.p_mw"}

@@ -35,7 +35,7 @@ async def _finished(market: Market, run_id: str, timeout_s: float = 60.0) -> dic
     raise AssertionError(f"run {run_id} did not finish in {timeout_s} s")
 
 
-@pytest.mark.parametrize("architecture", ["reactive", "proactive", "iterative"])
+@pytest.mark.parametrize("architecture", ["reactive", "reactive-nrt", "proactive", "iterative"])
 async def test_each_architecture_runs_as_a_job(market: Market, architecture: str) -> None:
     started = await market.call(
         "POST",
@@ -68,6 +68,24 @@ async def test_each_architecture_runs_as_a_job(market: Market, architecture: str
         assert trace[-1]["tlmp_back_eur_per_mwh"] == pytest.approx(
             trace[-1]["tlmp_sent_eur_per_mwh"], abs=1e-3
         )
+    if architecture == "reactive-nrt":
+        # The scenario's seeded forecast errors: the area is long in hour 19 (load 6.9 % below its
+        # forecast, PV above it), no local offer is cheaper than the TSO's down-regulation, so
+        # the TSO covers it all at its marginal price, and the area settles it there.
+        stage = period["imbalance"]
+        assert stage["load_error"] < 0.0
+        assert stage["imbalance_mw"] < 0.0
+        assert stage["after"]["within_limits"]
+        assert stage["residual_mw"] == pytest.approx(
+            stage["imbalance_mw"] + stage["resolved_locally_mw"]
+        )
+        assert {a["direction"] for a in stage["activations"]} == {"down"}
+        price = stage["imbalance_price_eur_per_mwh"]
+        assert all(a["price_eur_per_mwh"] == price for a in stage["activations"])
+        assert stage["area_imbalance_paid_eur"] == pytest.approx(price * stage["residual_mw"])
+        assert result["imbalance"]["tso_balancing_mwh"] == pytest.approx(-stage["residual_mw"])
+    else:
+        assert "imbalance" not in period or period["imbalance"] is None
     # The job is a job like any other: the same run over /v1/jobs.
     job = await market.call("GET", f"/v1/jobs/{run_id}", market.fmo_key)
     assert job.json()["kind"] == "market-architecture"
@@ -81,11 +99,14 @@ async def test_comparison_report_against_the_central_optimum(market: Market) -> 
     run = await _finished(market, started.json()["id"])
     assert run["status"] == "completed", run
     rows = {r["architecture"]: r for r in run["comparison"]}
-    assert list(rows) == ["reactive", "proactive", "iterative", "central"]
+    assert list(rows) == ["reactive", "reactive-nrt", "proactive", "iterative", "central"]
     results = {r["architecture"]: r for r in run["results"]}
     central = rows["central"]
     assert central["gap_to_central_percent"] == 0.0
     assert abs(rows["iterative"]["gap_to_central_percent"]) <= 0.1
+    # reactive-nrt plays the realised day, not the forecast one: it may do better or worse.
+    assert rows["reactive-nrt"]["imbalance"]["imbalance_mwh"] > 0.0
+    assert rows["reactive"].get("imbalance") is None
     for name in ("reactive", "proactive", "iterative"):
         assert rows[name]["welfare_eur"] <= central["welfare_eur"] + 1e-6 * abs(
             central["welfare_eur"]
@@ -123,5 +144,13 @@ async def test_only_the_market_operator_runs_architectures_and_bad_scenarios_say
         "POST", "/v1/market-architectures/runs", market.fmo_key, {"architecture": "central-ish"}
     )
     assert unknown.status_code in (400, 422)
+    short_day = await market.call(
+        "POST",
+        "/v1/market-architectures/runs",
+        market.fmo_key,
+        {"architecture": "reactive-nrt", "scenario": {"forecast_errors": {"load_errors": [0.1]}}},
+    )
+    assert short_day.status_code in (400, 422), short_day.text
+    assert "load_errors" in short_day.text  # one error per period of the day, and it says where
     missing = await market.call("GET", "/v1/market-architectures/runs/no-such-run", market.fmo_key)
     assert missing.status_code == 404

@@ -20,8 +20,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from litestar.testing import AsyncTestClient
+from sqlalchemy import update
 
 from gateway.core import create_app
+from gateway.db.database import Database
+from gateway.db.tables import market_session
+from gateway.messages.sessions import SessionState
 from gateway.settings import Settings
 from tests.cim.samples import CIGRE_MV, xml_files
 from tests.market import NODES, Market, MutableClock
@@ -338,10 +342,33 @@ async def _forwarded_session(w: World) -> Call:
     return Call({"session_id": w.id("forwarded_session")})
 
 
+async def _cleared_by_hand(market: Market, session_alias: str) -> None:
+    """Close a session with orders and mark it cleared, as the job-end hook would: offers are
+    activated only in a cleared session, and clearing one with orders needs an engine (this
+    world runs none; the clearing itself is tested in tests/clearing)."""
+    session_id = market.ids[session_alias]
+    closed = await market.call("POST", f"/v1/market-sessions/{session_id}/close", market.fmo_key)
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["state"] == "closed", closed.text  # the zone has no network: it waits
+    # A pool of its own: the app's pool belongs to the test client's event loop.
+    db = Database(market.client.app.state.components.settings.database_url)
+    try:
+        async with db.begin() as conn:
+            await conn.execute(
+                update(market_session)
+                .where(market_session.c.id == session_id)
+                .values(state=SessionState.CLEARED.value)
+            )
+    finally:
+        await db.dispose()
+
+
 async def _fresh_agg_offer_to_activate(w: World) -> Call:
-    # In the open `session`: offers of a cleared session need an engine to clear them, and the
-    # service (today) activates an offer whatever its session's state.
-    offer_id = await w.market.flex_offer("agg", "session")
+    # An offer of its own in a session of its own, cleared (by hand: see `_cleared_by_hand`).
+    alias = _unique("activation_session")
+    await w.market.session(alias, "zone")
+    offer_id = await w.market.flex_offer("agg", alias)
+    await _cleared_by_hand(w.market, alias)
     # The offer's window is the session's first two periods; it offers 0.8 MW up.
     return Call({"offer_id": offer_id}, body={"period_index": 0, "direction": "up", "p_mw": 0.5})
 
@@ -465,7 +492,8 @@ async def world(world_settings: Settings) -> AsyncIterator[World]:
 
 async def _grid_market(market: Market) -> None:
     """The model zone with CIGRE MV as version 1, cleared sessions (one forwarded), a local
-    activation of agg's offer in `session`, and the market operator's architecture run."""
+    activation of agg's offer in `activated_session`, and the market operator's architecture
+    run."""
     zone_id = await market.zone("model_zone", "dso")
     uploaded = await _upload_cigre(market, zone_id, market.keys["dso"])
     assert uploaded.status_code == 201, uploaded.text
@@ -477,9 +505,14 @@ async def _grid_market(market: Market) -> None:
         "POST", f"/v1/market-sessions/{forwarded}/forwarding", market.keys["dso"], FORWARDING_BODY
     )
     assert started.status_code == 202, started.text
+    # agg's (and esp's) offer in `activated_session`, cleared, and agg's activated by `dso`.
+    await market.session("activated_session", "zone")
+    market.ids["activated_offer"] = await market.flex_offer("agg", "activated_session")
+    await market.flex_offer("esp", "activated_session")
+    await _cleared_by_hand(market, "activated_session")
     activated = await market.call(
         "POST",
-        f"/v1/flex-offers/{market.ids['offer']}/activations",
+        f"/v1/flex-offers/{market.ids['activated_offer']}/activations",
         market.keys["dso"],
         {"period_index": 1, "direction": "up", "p_mw": 0.3},
     )
@@ -688,17 +721,18 @@ async def test_lists_show_exactly_what_the_caller_may_see(
     assert not leaked, f"{actor} must not see {sorted(leaked)} in {operation}"
 
 
-# Who sees the local activation of agg's offer in `session` (made by `dso` for the module).
+# Who sees the local activation of agg's offer in `activated_session` (made by `dso`).
 ACTIVATION_SEEN_BY = {"fmo": True, "dso": True, "agg": True}
 
 
 @in_module_loop
 @pytest.mark.parametrize("actor", ["fmo", "dso", "tso", "agg", "agg2", "esp", "retailer"])
 async def test_activation_list_shows_a_seller_its_own_offers_only(world: World, actor: str) -> None:
-    response = await world.send("listActivations", actor, Call({"session_id": world.id("session")}))
+    session = Call({"session_id": world.id("activated_session")})
+    response = await world.send("listActivations", actor, session)
     assert response.status_code == 200, response.text
     listed = {item["offer_id"] for item in response.json()}
-    seen = world.id("offer") in listed
+    seen = world.id("activated_offer") in listed
     assert seen is ACTIVATION_SEEN_BY.get(actor, False), f"{actor}: {response.text}"
 
 

@@ -18,7 +18,7 @@ from gateway.messages.architectures import (
 )
 from gateway.messages.common import Id
 
-COMPARED: tuple[RunArchitecture, ...] = ("reactive", "proactive", "iterative")
+COMPARED: tuple[RunArchitecture, ...] = ("reactive", "reactive-nrt", "proactive", "iterative")
 
 
 def _accepted(run: ArchitectureRun) -> Response[ArchitectureRun]:
@@ -40,9 +40,11 @@ class ArchitectureController(Controller):
         caller: NamedDependency[Caller],
         architectures: NamedDependency[ArchitectureService],
     ) -> Response[ArchitectureRun]:
-        """Play one architecture (reactive, proactive or iterative TSO-DSO market) on a scenario
-        as a job; 202 with the run's URL in Location. Market operator only."""
-        return _accepted(await architectures.start(caller, [data.architecture], data.scenario))
+        """Play one architecture (reactive, its near-real-time variant on imbalances, proactive or
+        iterative TSO-DSO market) on a scenario as a job; 202 with the run's URL in Location. Market operator only."""
+        return _accepted(
+            await architectures.start(caller, [data.architecture], data.scenario, data.wholesale)
+        )
 
     @post(
         "/comparisons",
@@ -56,10 +58,12 @@ class ArchitectureController(Controller):
         caller: NamedDependency[Caller],
         architectures: NamedDependency[ArchitectureService],
     ) -> Response[ArchitectureRun]:
-        """The three architectures on one scenario (and the central joint optimum as the
-        yardstick): welfare, costs, curtailed RES, payments per party, iterations."""
-        names = [*COMPARED, "central"] if data.include_central else list(COMPARED)
-        return _accepted(await architectures.start(caller, names, data.scenario))
+        """The three architectures on one scenario, the reactive one's near-real-time variant on
+        the day's imbalances, and the central joint optimum as the yardstick: welfare, costs,
+        curtailed RES, payments per party, iterations, imbalances and balancing energy."""
+        names = [n for n in COMPARED if data.include_near_real_time or n != "reactive-nrt"]
+        names += ["central"] if data.include_central else []
+        return _accepted(await architectures.start(caller, names, data.scenario, data.wholesale))
 
     @get("/runs/{run_id:str}", operation_id="getMarketArchitectureRun", responses=problems(404))
     async def get_run(

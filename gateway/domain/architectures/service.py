@@ -27,6 +27,7 @@ from gateway.messages.architectures import (
     ArchitectureRunOutput,
     ArchitectureScenario,
     RunArchitecture,
+    WholesaleSource,
 )
 from gateway.messages.jobs import JobStatus
 from gateway.messages.problems import FieldError
@@ -73,6 +74,8 @@ def _run(row: Sequence[Any]) -> ArchitectureRun:
         updated_at=row[5],
         results=output.results if output is not None else [],
         comparison=output.comparison if output is not None else [],
+        wholesale=output.wholesale if output is not None else None,
+        wholesale_requests=output.wholesale_requests if output is not None else 0,
     )
 
 
@@ -83,7 +86,11 @@ class ArchitectureService:
         self._on_commit = on_commit
 
     async def start(
-        self, caller: Caller, architectures: list[RunArchitecture], scenario: ArchitectureScenario
+        self,
+        caller: Caller,
+        architectures: list[RunArchitecture],
+        scenario: ArchitectureScenario,
+        wholesale: WholesaleSource | None = None,
     ) -> ArchitectureRun:
         caller.require(JOBS_RUN)
         if not caller.is_fmo:
@@ -93,7 +100,9 @@ class ArchitectureService:
             raise Unprocessable("the scenario cannot be played", errors=errors)
         run_id = new_id()
         payload = msgspec.json.encode(
-            ArchitectureRunInput(architectures=architectures, scenario=scenario)
+            ArchitectureRunInput(
+                architectures=architectures, scenario=scenario, wholesale=wholesale
+            )
         )
         async with self._db.begin() as conn:
             await insert_job(conn, run_id, KIND, caller.participant_id, payload, self._clock())

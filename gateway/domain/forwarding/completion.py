@@ -1,7 +1,9 @@
 """Job hooks of the activation flow (run in the transaction that records a job's end):
 
-* `fmct-clear` finished: the session's locally dispatched offer-periods become `activated_local`
-  in the ledger, so nothing can forward them afterwards;
+* `fmct-clear` finished: the session's locally dispatched offer-periods become `reserved_local`
+  in the ledger (held by the local market: the DSO activates them near real time, a plain
+  forwarding leaves them alone, one that includes locally dispatched offers may offer them to the
+  TSO);
 * `dso-forward-check` finished: the candidates that passed are `forwarded` (held for the TSO),
   the others keep the check's reason; the forwarder is woken.
 
@@ -59,7 +61,7 @@ async def on_clearing_activations(conn: AsyncConnection, job_id: str, event: Job
             if d.offer_id not in owners or max(d.p_up_mw, d.p_down_mw) <= DISPATCHED_MW:
                 continue
             current = await ledger.current_state(conn, d.offer_id, period.period_index)
-            if current == ActivationState.ACTIVATED_LOCAL.value:
+            if current == ActivationState.RESERVED_LOCAL.value:
                 continue  # a redelivered completion
             up = d.p_up_mw >= d.p_down_mw
             mw = d.p_up_mw if up else d.p_down_mw
@@ -69,12 +71,11 @@ async def on_clearing_activations(conn: AsyncConnection, job_id: str, event: Job
                     ledger.Move(
                         offer_id=d.offer_id,
                         period_index=period.period_index,
-                        to=ActivationState.ACTIVATED_LOCAL,
+                        to=ActivationState.RESERVED_LOCAL,
                         session_id=session_id,
                         submitter_id=owners[d.offer_id],
                         direction="up" if up else "down",
                         p_mw=mw,
-                        activated_mw=mw,
                     ),
                     event.at,
                 )
@@ -141,18 +142,23 @@ async def _forward(
                 forwarding_candidate.c.direction,
                 forwarding_candidate.c.p_mw,
                 flex_order.c.submitter_id,
+                forwarding_candidate.c.local_mw,
             )
             .join(flex_order, flex_order.c.id == forwarding_candidate.c.offer_id)
             .where(forwarding_candidate.c.forwarding_id == fid)
         )
     ).all()
     passed = 0
-    for offer_id, t, direction, p_mw, owner in rows:
+    for offer_id, t, direction, p_mw, owner, local_mw in rows:
         verdict = verdicts.get((offer_id, t))
         allowed = verdict is not None and verdict.allowed
         reason = "" if verdict is None or allowed else verdict.reason
         if verdict is None:
             reason = "the check gave no verdict"
+        if verdict is None and local_mw >= p_mw - DISPATCHED_MW:
+            # Its TSO activation only replaces its local dispatch at the same node (the grid
+            # does not change), so it was not sent to the check.
+            allowed, reason = True, ""
         if allowed:
             try:
                 await ledger.apply(
@@ -166,6 +172,7 @@ async def _forward(
                         direction=direction,
                         p_mw=p_mw,
                         forwarding_id=fid,
+                        from_local_reservation=local_mw > 0.0,
                     ),
                     now,
                 )

@@ -38,10 +38,12 @@ class ForwardingController(Controller):
         forwarding: NamedDependency[ForwardingService],
     ) -> Response[Forwarding]:
         """Forward a cleared session's offers not activated locally to the TSO balancing market
-        (against the TSO's imbalance needs per period). The DSO's power flow check runs first
-        (a job); only offers whose activation keeps the grid within limits leave, the others get
-        the reason. 202 with the forwarding's URL; once settled it shows the TSO's activations
-        and payments (pay-as-cleared). The zone's DSO or the market operator; once per session."""
+        (against the TSO's imbalance needs per period); with `include_locally_dispatched` also
+        the local clearing's dispatch nobody activated yet, priced no lower than the local
+        market pays for it. The DSO's power flow check runs first (a job); only offers whose
+        activation keeps the grid within limits leave, the others get the reason. 202 with the
+        forwarding's URL; once settled it shows the TSO's activations and payments
+        (pay-as-cleared). The zone's DSO or the market operator; once per session."""
         started = await forwarding.start(caller, session_id, data)
         location = f"/v1/market-sessions/{session_id}/forwarding"
         return PrettyResponse(started, status_code=202, headers={"Location": location})
@@ -86,7 +88,9 @@ class OfferActivationController(Controller):
         caller: NamedDependency[Caller],
         forwarding: NamedDependency[ForwardingService],
     ) -> OfferActivation:
-        """Activate (or reserve) an offer locally in one period, near real time. 409 when the
-        offer-period is forwarded to or activated by the TSO, or activated already: an offer is
-        activated once per period."""
+        """Activate (or reserve) an offer locally in one period, near real time, once its session
+        is cleared (409 while it is open or its clearing runs, saying when activation becomes
+        possible). 409 when the offer-period is forwarded to or activated by the TSO, or
+        activated already: an offer is activated once per period. Every activation is published
+        on `atp.v1.events.activations.{session_id}`."""
         return await forwarding.activate_local(caller, offer_id, data)

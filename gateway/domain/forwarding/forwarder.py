@@ -11,16 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import msgspec
 from nats.errors import Error as NatsError
-from sqlalchemy import or_, select, true, update
+from sqlalchemy import ColumnElement, and_, or_, select, true, update
 
 from adapters.base import BalancingMarket
 from adapters.errors import MarketError, MarketInputError
 from gateway.db.database import Database
-from gateway.db.tables import flex_order, forwarding, offer_activation
+from gateway.db.tables import flex_order, forwarding, forwarding_candidate, offer_activation
 from gateway.domain.clock import Clock
 from gateway.domain.forwarding import ledger, store
 from gateway.messages.activations import ActivationState, ForwardingNeed, ForwardingState
@@ -41,6 +43,15 @@ def bid_id(offer_id: str, period_index: int) -> str:
     return f"{offer_id}:p{period_index}"
 
 
+def _candidate_of(fid: str) -> ColumnElement[bool]:
+    """Joins a forwarded ledger row to its candidate row of forwarding ``fid``."""
+    return and_(
+        forwarding_candidate.c.forwarding_id == fid,
+        forwarding_candidate.c.offer_id == offer_activation.c.offer_id,
+        forwarding_candidate.c.period_index == offer_activation.c.period_index,
+    )
+
+
 class Forwarder:
     def __init__(
         self,
@@ -50,8 +61,10 @@ class Forwarder:
         wake: asyncio.Event,
         poll_s: float = 1.0,
         claim_timeout_s: float = 120.0,
+        on_commit: Callable[[], None] = lambda: None,
     ) -> None:
         self._db, self._clock, self._market, self._wake = db, clock, market, wake
+        self._on_commit = on_commit  # settling writes activation events to the outbox
         self._poll_s, self._claim_timeout = poll_s, timedelta(seconds=claim_timeout_s)
         self._task: asyncio.Task[None] | None = None
 
@@ -156,8 +169,11 @@ class Forwarder:
                         offer_activation.c.direction,
                         offer_activation.c.p_mw,
                         flex_order.c.body,
+                        forwarding_candidate.c.tso_price_eur_per_mwh,
+                        forwarding_candidate.c.local_mw,
                     )
                     .join(flex_order, flex_order.c.id == offer_activation.c.offer_id)
+                    .join(forwarding_candidate, _candidate_of(fid))
                     .where(
                         offer_activation.c.forwarding_id == fid,
                         offer_activation.c.state == ActivationState.FORWARDED.value,
@@ -166,14 +182,11 @@ class Forwarder:
                 )
             ).all()
         bids = []
-        for offer_id, t, direction, p_mw, body in held:
+        for offer_id, t, direction, p_mw, body, price, local_mw in held:
             offer = _OFFER.decode(body)
-            minimum = p_mw if offer.block else min(offer.min_activation_mw, p_mw)
-            price = (
-                offer.price_p_up_eur_per_mwh
-                if direction == "up"
-                else -offer.price_p_down_eur_per_mwh
-            )
+            # The candidate's price (for a locally dispatched one no lower than the local market
+            # pays), and never below its local volume: the TSO replaces the local dispatch.
+            minimum = p_mw if offer.block else max(min(offer.min_activation_mw, p_mw), local_mw)
             bids.append(
                 BalancingBid(
                     id=bid_id(offer_id, t),
@@ -181,7 +194,7 @@ class Forwarder:
                     direction=direction,
                     period_index=t,
                     quantity_mw=p_mw,
-                    min_quantity_mw=minimum,
+                    min_quantity_mw=min(minimum, p_mw),
                     price_eur_per_mwh=price,
                     location=offer.node_mrid,
                 )
@@ -225,14 +238,17 @@ class Forwarder:
                         offer_activation.c.submitter_id,
                         offer_activation.c.direction,
                         offer_activation.c.p_mw,
-                    ).where(
+                        forwarding_candidate.c.local_mw,
+                    )
+                    .join(forwarding_candidate, _candidate_of(fid))
+                    .where(
                         offer_activation.c.forwarding_id == fid,
                         offer_activation.c.state == ActivationState.FORWARDED.value,
                     )
                 )
             ).all()
             activated = {a.bid_id: a for a in (result.activations if result else [])}
-            for offer_id, t, session_id, owner, direction, p_mw in held:
+            for offer_id, t, session_id, owner, direction, p_mw, local_mw in held:
                 act = activated.get(bid_id(offer_id, t))
                 move = ledger.Move(
                     offer_id=offer_id,
@@ -249,5 +265,16 @@ class Forwarder:
                 )
                 try:
                     await ledger.apply(conn, move, now)
+                    if act is None and local_mw > 0.0:
+                        # Not taken by the TSO: its local dispatch stands, held for the local
+                        # market again.
+                        back = replace(
+                            move,
+                            to=ActivationState.RESERVED_LOCAL,
+                            p_mw=local_mw,
+                            forwarding_id=None,
+                        )
+                        await ledger.apply(conn, back, now)
                 except ledger.ActivationConflict as exc:
                     log.error("forwarding %s: %s", fid, exc)
+        self._on_commit()

@@ -6,6 +6,10 @@ Two guards, both in the database so they hold across gateway replicas and proces
 * every later change is ``UPDATE ... WHERE state IN (<states it may come from>)``: of two
   concurrent moves out of one state only one matches a row.
 A move that loses says why: :class:`ActivationConflict` (409) with the offer's current state.
+
+Every move that is made writes its event (`atp.v1.events.activations.<session>`) to the outbox in
+the same transaction: the event exists if and only if the move was committed, and the relay
+publishes it once (`Nats-Msg-Id` = the outbox row's id). Callers wake the relay after commit.
 """
 
 from __future__ import annotations
@@ -14,13 +18,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+import msgspec
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.db.tables import offer_activation
+from gateway.db.tables import offer_activation, outbox
+from gateway.domain.clock import new_id
 from gateway.errors import Conflict
-from gateway.messages.activations import ActivationState
+from gateway.messages import subjects
+from gateway.messages.activations import (
+    ActivationEvent,
+    ActivationState,
+    OfferActivated,
+    OfferActivationChanged,
+)
 
 S = ActivationState
 # Where each state may be entered from; None: no row yet (available). `released` is available
@@ -64,6 +76,9 @@ class Move:
     price_eur_per_mwh: float | None = None
     amount_eur: float | None = None
     forwarding_id: str | None = None
+    # Forwarding the local clearing's dispatch (`reserved_local`) to the TSO: a move only a
+    # forwarding that includes locally dispatched offers makes, never a plain forward.
+    from_local_reservation: bool = False
 
 
 def _insert(conn: AsyncConnection) -> Any:
@@ -85,6 +100,8 @@ async def current_state(conn: AsyncConnection, offer_id: str, period_index: int)
 async def apply(conn: AsyncConnection, move: Move, now: datetime) -> None:
     """Make the move in the caller's transaction or raise :class:`ActivationConflict`."""
     sources = ENTERED_FROM[move.to]
+    if move.from_local_reservation and move.to is S.FORWARDED:
+        sources = (S.RESERVED_LOCAL,)
     values: dict[str, Any] = {
         "state": move.to.value,
         "direction": move.direction,
@@ -112,6 +129,7 @@ async def apply(conn: AsyncConnection, move: Move, now: datetime) -> None:
             .on_conflict_do_nothing(index_elements=["offer_id", "period_index"])
         )
         if inserted.rowcount == 1:
+            await _announce(conn, move, MARKET.get(move.to, "local"), now)
             return
     states = [s.value for s in sources if s is not None]
     changed = await conn.execute(
@@ -124,6 +142,54 @@ async def apply(conn: AsyncConnection, move: Move, now: datetime) -> None:
         .values(**values)
     )
     if changed.rowcount == 1:
+        market = MARKET.get(move.to) or await _market(conn, move)
+        await _announce(conn, move, market, now)
         return
     current = await current_state(conn, move.offer_id, move.period_index)
     raise ActivationConflict(move.offer_id, move.period_index, move.to, current or "available")
+
+
+async def _market(conn: AsyncConnection, move: Move) -> str:
+    """A `released` row keeps the market it was with."""
+    row = await conn.execute(
+        select(offer_activation.c.market).where(
+            offer_activation.c.offer_id == move.offer_id,
+            offer_activation.c.period_index == move.period_index,
+        )
+    )
+    return str(row.scalar_one())
+
+
+def event(move: Move, market: str, now: datetime) -> ActivationEvent:
+    common: dict[str, Any] = {
+        "offer_id": move.offer_id,
+        "session_id": move.session_id,
+        "submitter_id": move.submitter_id,
+        "period_index": move.period_index,
+        "direction": move.direction,
+        "state": move.to,
+        "market": market,
+        "forwarding_id": move.forwarding_id,
+        "at": now,
+    }
+    if move.to in (S.ACTIVATED_LOCAL, S.ACTIVATED_TSO):
+        return OfferActivated(
+            **common,
+            activated_mw=move.activated_mw if move.activated_mw is not None else move.p_mw,
+            price_eur_per_mwh=move.price_eur_per_mwh,
+            amount_eur=move.amount_eur,
+        )
+    return OfferActivationChanged(**common, p_mw=move.p_mw)
+
+
+async def _announce(conn: AsyncConnection, move: Move, market: str, now: datetime) -> None:
+    # A unique id per move: an offer-period may pass through a state twice (released, then
+    # reserved and released again), and each move is its own event.
+    await conn.execute(
+        insert(outbox).values(
+            id=f"activation.{move.offer_id}.{move.period_index}.{move.to.value}.{new_id()}",
+            subject=subjects.activation_events(move.session_id),
+            payload=msgspec.json.encode(event(move, market, now)).decode(),
+            created_at=now,
+        )
+    )

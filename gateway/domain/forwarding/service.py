@@ -26,7 +26,12 @@ from gateway.db.tables import (
 )
 from gateway.domain.clock import Clock, new_id
 from gateway.domain.forwarding import ledger, store
-from gateway.domain.forwarding.candidates import candidates, local_dispatch
+from gateway.domain.forwarding.candidates import (
+    Dispatched,
+    candidates,
+    dispatched,
+    local_dispatch,
+)
 from gateway.domain.forwarding.views import forwarding_view, restricted
 from gateway.domain.jobs.service import insert_job
 from gateway.domain.results.profile import base_schedule
@@ -62,6 +67,26 @@ def _need_errors(data: ForwardingSubmit, period_count: int) -> list[FieldError]:
             errors.append(FieldError(location=where, message="repeated period"))
         seen.add(need.period_index)
     return errors
+
+
+def _require_cleared(session: MarketSession) -> None:
+    """Local activation uses the session's cleared point: before the clearing ends, the local
+    market has not decided which offers it dispatches, so nothing can be activated yet."""
+    match session.state:
+        case SessionState.OPEN:
+            when = (
+                f"after its gate closure at {session.gate_closure_at.isoformat()}, once the "
+                "clearing that starts then has finished"
+            )
+        case SessionState.CLOSED:
+            job = f" (job {session.clearing_job_id})" if session.clearing_job_id else ""
+            when = f"once its clearing{job} has finished"
+        case _:
+            return
+    raise Conflict(
+        f"market session {session.id} is {session.state.value}: its offers can be activated "
+        f"locally only once it is cleared, {when}"
+    )
 
 
 class ForwardingService:
@@ -117,7 +142,12 @@ class ForwardingService:
             offers = await store.active_offers(conn, session_id)
             output = await store.clearing_output(conn, session_id)
             injections, used = local_dispatch(output, offers)
-            chosen = candidates(plan, offers, data.needs, used | await store.held(conn, session_id))
+            reclaimable: dict[tuple[str, int], Dispatched] = {}
+            if data.include_locally_dispatched:  # the clearing's dispatch nobody activated yet
+                reserved = await store.reserved(conn, session_id)
+                reclaimable = {k: d for k, d in dispatched(output, offers).items() if k in reserved}
+            taken = used | await store.held(conn, session_id)
+            chosen = candidates(plan, offers, data.needs, taken, reclaimable)
             cleared_on = await store.cleared_network(conn, session_id)
             zone_net = await zone_network(conn, session.zone_id) if cleared_on is None else None
             network = cleared_on if cleared_on is not None else (zone_net[0] if zone_net else None)
@@ -160,6 +190,7 @@ class ForwardingService:
                                 "tso_price_eur_per_mwh": c.wire.tso_price_eur_per_mwh,
                                 "dso_check": "pending",
                                 "reason": "",
+                                "local_mw": c.local_mw,
                             }
                             for c in chosen
                         ],
@@ -176,7 +207,7 @@ class ForwardingService:
                             for t in periods
                         ],
                         local=[i for i in injections if i.period_index in periods],
-                        candidates=[c.wire for c in chosen],
+                        candidates=[w for c in chosen if (w := c.for_check()) is not None],
                     )
                     payload = msgspec.json.encode(job_input)
                     await insert_job(conn, job_id, CHECK_KIND, dso_id, payload, now)
@@ -217,6 +248,7 @@ class ForwardingService:
         if row is None:
             raise NotFound(f"offer {offer_id} not found")
         session = await self._operated(caller, row[0])
+        _require_cleared(session)
         if row[2] != OrderStatus.ACTIVE.value:
             # A withdrawn offer is no longer the seller's commitment: nothing to activate.
             raise Conflict(f"offer {offer_id} is {row[2]}; only an active offer can be activated")
@@ -274,7 +306,8 @@ class ForwardingService:
                     )
                 )
             ).one()
-            return store.activation_view(stored, plan)
+        self._on_commit()  # the activation's event is in the outbox
+        return store.activation_view(stored, plan)
 
     async def activations(self, caller: Caller, session_id: str) -> list[OfferActivation]:
         """The session's activations the caller may see: all (operator, DSO), those with the TSO

@@ -125,6 +125,17 @@ async def held(conn: AsyncConnection, session_id: str) -> set[tuple[str, int]]:
     return {(r[0], r[1]) for r in rows}
 
 
+async def reserved(conn: AsyncConnection, session_id: str) -> set[tuple[str, int]]:
+    """Offer-periods reserved for the local market and not activated (`reserved_local`)."""
+    rows = await conn.execute(
+        select(offer_activation.c.offer_id, offer_activation.c.period_index).where(
+            offer_activation.c.session_id == session_id,
+            offer_activation.c.state == ActivationState.RESERVED_LOCAL.value,
+        )
+    )
+    return {(r[0], r[1]) for r in rows}
+
+
 def activation_view(row: Sequence[Any], plan: SessionPlan) -> OfferActivation:
     return OfferActivation(
         offer_id=row[0],

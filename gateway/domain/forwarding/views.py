@@ -72,6 +72,7 @@ async def forwarding_view(conn: AsyncConnection, session_id: str) -> Forwarding 
                 forwarding_candidate.c.tso_price_eur_per_mwh,
                 forwarding_candidate.c.dso_check,
                 forwarding_candidate.c.reason,
+                forwarding_candidate.c.local_mw,
                 *store.ACTIVATION_COLS,
             )
             .join(flex_order, flex_order.c.id == forwarding_candidate.c.offer_id)
@@ -97,7 +98,8 @@ async def forwarding_view(conn: AsyncConnection, session_id: str) -> Forwarding 
             tso_price_eur_per_mwh=r[6],
             dso_check=r[7],
             reason=r[8],
-            activation=store.activation_view(r[9:], plan) if r[9] is not None else None,
+            local_mw=r[9],
+            activation=store.activation_view(r[10:], plan) if r[10] is not None else None,
         )
         for r in rows
     ]

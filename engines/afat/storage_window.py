@@ -1,0 +1,340 @@
+"""The centralised LP solved exactly with every battery reduced to the request's window.
+
+A battery's state-of-charge chain over the whole horizon is what makes one LP of a large
+portfolio slow (27 s at 3,000 households as one LP). Only the slots from the first to the last
+requested slot see the request's price and bounds; before and after them a battery faces the
+fixed energy price, and its cheapest schedule there is an exact convex piecewise-linear
+function of the SoC at the window's edges (`engines.afat.soc_value`). So each battery enters one
+master LP with its window slots explicit (charge, discharge, SoC) and two chains of bounded
+segment columns pricing the SoC at the window's start and end. The non-storage devices are the
+presolved portfolio LP (`engines.afat.reduction`) as in `storage_split`. The master is exact: any
+solution of it expands, by backtracking the value functions, to a schedule of the full horizon
+with the same cost, and every full schedule maps to a master solution no cheaper.
+
+No pricing rounds: the baseline, the response and every offer level are re-solves of one LP
+from the last basis (only the aggregate columns' costs and bounds change).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import highspy
+import msgspec
+import numpy as np
+import scipy.sparse as sp
+
+from engines.afat.highs import SolveStatus
+from engines.afat.lp import FloatArray, IntArray, PortfolioLp, Readout, build
+from engines.afat.portfolio import Prosumer
+from engines.afat.reduction import Reduced, reduce
+from engines.afat.soc_value import (
+    BatteryArrays,
+    Schedule,
+    ValueFunction,
+    after_window,
+    backtrack_after,
+    backtrack_before,
+    before_window,
+)
+
+
+def battery_arrays(prosumers: list[Prosumer]) -> tuple[IntArray, BatteryArrays]:
+    """The indices of prosumers with a battery and their batteries' parameters."""
+    owners = np.array([i for i, p in enumerate(prosumers) if p.battery is not None], dtype=np.int64)
+    bats = [prosumers[i].battery for i in owners]
+
+    def col(f: str) -> FloatArray:
+        return np.array([getattr(b, f) for b in bats], dtype=np.float64)
+
+    return owners, BatteryArrays(
+        soc_initial=col("soc_initial_kwh"),
+        soc_min=col("soc_min_kwh"),
+        soc_max=col("soc_upper_kwh"),
+        soc_final=col("soc_final_kwh"),
+        p_charge=col("p_charge_max_kw"),
+        p_discharge=col("p_discharge_max_kw"),
+        eta_charge=col("efficiency_charge"),
+        eta_discharge=col("efficiency_discharge"),
+        wear_eur_per_kwh=col("degradation_eur_per_mwh") / 1000,
+    )
+
+
+@dataclass(frozen=True)
+class WindowSolution:
+    status: SolveStatus
+    condition: str
+    device_cost_eur: float  # energy, discomfort and wear of the whole portfolio
+    p_kw: FloatArray  # aggregate prosumption in the requested slots
+    duals: FloatArray  # EUR per kW of prosumption per requested slot
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Where the batteries' columns sit in the master (n x window arrays, and segments)."""
+
+    charge: IntArray
+    discharge: IntArray
+    soc: IntArray
+    pre: IntArray  # segment columns before the window
+    pre_owner: IntArray  # battery of each
+    post: IntArray
+    post_owner: IntArray
+
+
+class StorageWindow:
+    """Built once; `solve` may be called repeatedly (baseline, response, offer levels)."""
+
+    def __init__(
+        self,
+        prosumers: list[Prosumer],
+        slots: int,
+        slot_hours: float,
+        energy_price_eur_per_mwh: FloatArray,
+        requested: IntArray,
+        time_limit_s: float,
+    ) -> None:
+        self.requested = np.asarray(requested, dtype=np.int64)
+        self.n = len(self.requested)
+        self.slots = slots
+        self.dt = slot_hours
+        self.price_kwh = np.asarray(energy_price_eur_per_mwh, dtype=np.float64) / 1000
+        self.time_limit_s = time_limit_s
+        plain = [
+            p if p.battery is None else msgspec.structs.replace(p, battery=None) for p in prosumers
+        ]
+        self.plain = build(plain, slots, slot_hours, energy_price_eur_per_mwh, self.requested)
+        self.owners, self.bat = battery_arrays(prosumers)
+        first, last = int(self.requested.min()), int(self.requested.max())
+        self.window = np.arange(first, last + 1)
+        self.before: ValueFunction = before_window(self.bat, self.price_kwh, slot_hours, first)
+        self.after: ValueFunction = after_window(self.bat, self.price_kwh, slot_hours, last, slots)
+        self.reduced: Reduced | None = None
+        self._h: highspy.Highs | None = None
+        self._cols: _Columns | None = None
+        self._plain_cols = 0
+        self._x = np.zeros(0)
+
+    # -- solving ---------------------------------------------------------------------------
+
+    def baseline(self) -> tuple[SolveStatus, str, Readout, float]:
+        """The schedule with the aggregate free and costless (no request)."""
+        status, condition, reduced = reduce(self.plain, self.time_limit_s)
+        if status != "optimal":
+            return status, condition, Readout.of(self.plain, np.zeros(len(self.plain.cost))), 0.0
+        self.reduced = reduced
+        self._build_master(reduced.lp)
+        free = np.full(self.n, np.inf)
+        sol = self.solve(np.zeros(self.n), -free, free)
+        if sol.status != "optimal":
+            return sol.status, sol.condition, self._empty(), 0.0
+        return "optimal", sol.condition, self.readout(), sol.device_cost_eur
+
+    def solve(self, p_cost: FloatArray, p_lower: FloatArray, p_upper: FloatArray) -> WindowSolution:
+        reduced, h = self._ready()
+        p_cols = reduced.lp.p_cols.astype(np.int32)
+        h.changeColsCost(self.n, p_cols, np.asarray(p_cost, dtype=np.float64))
+        h.changeColsBounds(
+            self.n,
+            p_cols,
+            np.asarray(p_lower, dtype=np.float64),
+            np.asarray(p_upper, dtype=np.float64),
+        )
+        h.run()
+        model_status = h.getModelStatus()
+        zero = np.zeros(self.n)
+        if model_status != highspy.HighsModelStatus.kOptimal:
+            status: SolveStatus = (
+                "time_limit" if model_status == highspy.HighsModelStatus.kTimeLimit else "error"
+            )
+            if model_status == highspy.HighsModelStatus.kInfeasible:
+                status = "infeasible"
+            return WindowSolution(status, h.modelStatusToString(model_status), 0.0, zero, zero)
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value, dtype=np.float64)
+        self._x = x
+        p_kw = x[reduced.lp.p_cols]
+        objective = float(h.getInfo().objective_function_value)
+        device = (
+            objective
+            - float(np.asarray(p_cost) @ p_kw)
+            + reduced.fixed_cost_eur
+            + float(self.before.function.f0.sum() + self.after.function.f0.sum())
+        )
+        y = np.asarray(sol.row_dual, dtype=np.float64)[reduced.lp.balance_rows]
+        return WindowSolution("optimal", "optimal", device, p_kw, y)
+
+    # -- reading a solution back -----------------------------------------------------------
+
+    def readout(self) -> Readout:
+        reduced, _ = self._ready()
+        x = self._x
+        out = Readout.of(self.plain, reduced.expand(x[: self._plain_cols]))
+        if len(self.owners) == 0:
+            return out
+        schedule = self.schedule(x)
+        battery_kw = schedule.charge_kw - schedule.discharge_kw
+        wear = (schedule.discharge_kw * self.dt).sum(axis=1) * self.bat.wear_eur_per_kwh
+        out.prosumption_kw[self.owners] += battery_kw
+        out.series["battery_kw"][self.owners] += battery_kw
+        out.soc_kwh[self.owners] += schedule.soc_kwh
+        out.discomfort_eur[self.owners] += wear
+        return out
+
+    def schedule(self, x: FloatArray) -> Schedule:
+        """Every battery's full-horizon schedule: the window from the master's columns, the
+        rest by backtracking the value functions from the window's edge states."""
+        cols = self._columns()
+        nb = len(self.owners)
+        s_start = self.before.function.x0 + np.bincount(
+            cols.pre_owner, weights=x[cols.pre], minlength=nb
+        )
+        soc_window = x[cols.soc]
+        head = backtrack_before(self.before, self.bat, self.dt, s_start)
+        tail = backtrack_after(self.after, self.bat, self.dt, soc_window[:, -1])
+        return Schedule(
+            charge_kw=np.hstack([head.charge_kw, x[cols.charge], tail.charge_kw]),
+            discharge_kw=np.hstack([head.discharge_kw, x[cols.discharge], tail.discharge_kw]),
+            soc_kwh=np.hstack([head.soc_kwh, soc_window, tail.soc_kwh]),
+        )
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _ready(self) -> tuple[Reduced, highspy.Highs]:
+        if self.reduced is None or self._h is None:
+            raise RuntimeError("solve the baseline first: it presolves and builds the master")
+        return self.reduced, self._h
+
+    def _columns(self) -> _Columns:
+        if self._cols is None:
+            raise RuntimeError("the master is not built")
+        return self._cols
+
+    def _empty(self) -> Readout:
+        return Readout.of(self.plain, np.zeros(len(self.plain.cost)))
+
+    def _build_master(self, lp: PortfolioLp) -> None:
+        """The presolved non-storage LP plus every battery's window block."""
+        bat, dt = self.bat, self.dt
+        nb, m = len(self.owners), len(self.window)
+        base_cols, base_rows = len(lp.cost), len(lp.row_lower)
+        self._plain_cols = base_cols
+        # Battery columns: charge, discharge, SoC (nb x m each), then the segment columns.
+        charge = base_cols + np.arange(nb * m).reshape(nb, m)
+        discharge = charge + nb * m
+        soc = discharge + nb * m
+        pre_len, pre_slope, pre_owner = _flat_segments(self.before)
+        post_len, post_slope, post_owner = _flat_segments(self.after)
+        pre = base_cols + 3 * nb * m + np.arange(len(pre_len))
+        post = base_cols + 3 * nb * m + len(pre_len) + np.arange(len(post_len))
+        self._cols = _Columns(charge, discharge, soc, pre, pre_owner, post, post_owner)
+        ncols = base_cols + 3 * nb * m + len(pre_len) + len(post_len)
+
+        price = np.broadcast_to(self.price_kwh[self.window], (nb, m))
+        wear = np.broadcast_to(bat.wear_eur_per_kwh[:, None], (nb, m))
+        cost = np.concatenate(
+            [
+                lp.cost,
+                (price * dt).ravel(),
+                ((wear - price) * dt).ravel(),
+                np.zeros(nb * m),
+                pre_slope,
+                post_slope,
+            ]
+        )
+        soc_lower = np.broadcast_to(bat.soc_min[:, None], (nb, m)).copy()
+        if self.window[-1] == self.slots - 1:
+            soc_lower[:, -1] = np.maximum(bat.soc_min, bat.soc_final)
+        lower = np.concatenate(
+            [
+                lp.lower,
+                np.zeros(2 * nb * m),
+                soc_lower.ravel(),
+                np.zeros(len(pre_len) + len(post_len)),
+            ]
+        )
+        upper = np.concatenate(
+            [
+                lp.upper,
+                np.broadcast_to(bat.p_charge[:, None], (nb, m)).ravel(),
+                np.broadcast_to(bat.p_discharge[:, None], (nb, m)).ravel(),
+                np.broadcast_to(bat.soc_max[:, None], (nb, m)).ravel(),
+                pre_len,
+                post_len,
+            ]
+        )
+        # Rows: the window's SoC dynamics (nb x m), then one link to the tail per battery.
+        dyn = base_rows + np.arange(nb * m).reshape(nb, m)
+        link = base_rows + nb * m + np.arange(nb)
+        has_tail = len(self.after.slots) > 0
+        nrows = base_rows + nb * m + (nb if has_tail else 0)
+        rows: list[IntArray] = []
+        colsl: list[IntArray] = []
+        vals: list[FloatArray] = []
+
+        def add(r: IntArray, c: IntArray, v: FloatArray | float) -> None:
+            rows.append(np.asarray(r, dtype=np.int64).ravel())
+            colsl.append(np.asarray(c, dtype=np.int64).ravel())
+            vals.append(np.broadcast_to(np.asarray(v, dtype=np.float64), np.shape(r)).ravel())
+
+        # soc_t - soc_{t-1} - eta_c dt ch_t + dt / eta_d dis_t = 0; at the window's first slot
+        # soc_{t-1} is the head's end state x0 + sum(segments).
+        add(dyn, soc, 1.0)
+        add(dyn[:, 1:], soc[:, :-1], -1.0)
+        add(dyn, charge, -np.broadcast_to((bat.eta_charge * dt)[:, None], (nb, m)))
+        add(dyn, discharge, np.broadcast_to((dt / bat.eta_discharge)[:, None], (nb, m)))
+        add(dyn[pre_owner, 0], pre, -1.0)
+        if has_tail:
+            # soc at the window's end = the tail's start state x0 + sum(segments)
+            add(link, soc[:, -1], 1.0)
+            add(link[post_owner], post, -1.0)
+        # Balance rows of the requested slots: P_t - (charge - discharge) - ... = fixed.
+        where = np.full(self.slots, -1, dtype=np.int64)
+        where[self.requested] = np.arange(self.n)
+        in_window = where[self.window]
+        j = np.flatnonzero(in_window >= 0)
+        if len(j):
+            bal = np.broadcast_to(lp.balance_rows[in_window[j]], (nb, len(j)))
+            add(bal, charge[:, j], -1.0)
+            add(bal, discharge[:, j], 1.0)
+        row_rhs = np.zeros(nb * m)
+        row_rhs.reshape(nb, m)[:, 0] = self.before.function.x0
+        tail_rhs = self.after.function.x0 if has_tail else np.zeros(0)
+        row_lower = np.concatenate([lp.row_lower, row_rhs, tail_rhs])
+        row_upper = np.concatenate([lp.row_upper, row_rhs, tail_rhs])
+
+        extra = sp.csc_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(colsl))),
+            shape=(nrows, ncols),
+        )
+        base = sp.csc_matrix(
+            (lp.matrix.data, lp.matrix.indices, lp.matrix.indptr), shape=(base_rows, base_cols)
+        )
+        base.resize((nrows, ncols))
+        a = (base + extra).tocsc()
+        a.sort_indices()
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("time_limit", float(self.time_limit_s))
+        model = highspy.HighsLp()
+        model.num_col_ = ncols
+        model.num_row_ = nrows
+        model.col_cost_ = np.ascontiguousarray(cost)
+        model.col_lower_ = np.ascontiguousarray(lower)
+        model.col_upper_ = np.ascontiguousarray(upper)
+        model.row_lower_ = np.ascontiguousarray(row_lower)
+        model.row_upper_ = np.ascontiguousarray(row_upper)
+        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        model.a_matrix_.start_ = a.indptr.astype(np.int32)
+        model.a_matrix_.index_ = a.indices.astype(np.int32)
+        model.a_matrix_.value_ = a.data.astype(np.float64)
+        h.passModel(model)
+        self._h = h
+
+
+def _flat_segments(v: ValueFunction) -> tuple[FloatArray, FloatArray, IntArray]:
+    """Every battery's real segments, flattened: lengths, slopes and the battery of each."""
+    lengths = v.function.lengths
+    keep = lengths > 1e-12
+    owner = np.broadcast_to(np.arange(lengths.shape[0])[:, None], lengths.shape)
+    return lengths[keep], v.function.slopes[keep], owner[keep].astype(np.int64)

@@ -1,0 +1,196 @@
+"""Offers worth more to the TSO (`include_locally_dispatched`), end to end on a real nats-server:
+a CIGRE MV session cleared locally, then forwarded with the offer-periods the local clearing
+dispatched and nobody has activated yet.
+
+* agg5 (0.5 MW up at bus 5, asking 95 EUR/MWh) is dispatched locally in the evening; it is bid to
+  the TSO at the higher of its ask and bus 5's d-LMP in the clearing (what the local market pays),
+  and the TSO, short 1.5 MW with nothing cheaper to take, activates it at the pay-as-cleared price
+  set by esp12 (200 EUR/MWh): the owner is paid the TSO's price, a later local activation is 409.
+* big (6 MW up at bus 11) is dispatched locally in part; the DSO check evaluates the grid without
+  its local dispatch and with its 6 MW TSO activation, which overloads a line (pandapower's own
+  power flow agrees), so it is refused, stays with the local market and can still be activated
+  there.
+* In a period where the TSO needs less than agg5's local dispatch, the TSO cannot take it (it is
+  never activated below its local volume): it goes back to the local market (`reserved_local`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.architectures._session import settled
+from tests.clearing._market import cigre_zone, evening, open_book, wait_decided
+from tests.market import Market
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("workers")]
+BIG_UP_MW = 6.0
+SHORT_MW = 1.5  # the TSO's need at 19:00 and 20:00: more than every bid but the refused one
+SMALL_MW = 0.3  # its need at 18:00: less than agg5's local dispatch then
+
+
+def _loading(hour: int, injections: dict[int, float], element: str) -> float:
+    """pandapower's power flow of CIGRE MV at `hour` (documented profile) with injections."""
+    import pandapower as pp
+    import pandapower.networks as pn
+
+    from gateway.domain.results.profile import LOAD_PROFILE, pv_factor
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = pn.create_cigre_network_mv(with_der="pv_wind")
+        net.load["p_mw"] *= LOAD_PROFILE[hour]
+        net.load["q_mvar"] *= LOAD_PROFILE[hour]
+        net.sgen["p_mw"] *= pv_factor(hour)
+        for bus, p_mw in injections.items():
+            pp.create_sgen(net, bus, p_mw=p_mw)
+        pp.runpp(net, numba=False)
+    table, _, idx = element.partition(":")
+    return float(net[f"res_{table}"].loading_percent.at[int(idx)])
+
+
+async def _cleared_with_big(market: Market) -> tuple[str, dict[str, str]]:
+    for alias, role in (("dso", "dso"), ("agg", "aggregator"), ("esp", "esp"), ("tso", "tso")):
+        await market.participant(alias, role)
+    zone = await cigre_zone(market, "dso")
+    book = await open_book(market, zone, upstream_price=60.0)
+    gate = market.clock() + timedelta(hours=1)
+    big = await market.call("POST", "/v1/flex-offers", market.keys["agg"], {
+        "session_id": book.session_id, "node_mrid": "cigre-mv-bus-11", "p_up_mw": BIG_UP_MW,
+        "price_p_up_eur_per_mwh": 100.0, "delivery_windows": [evening(book.day)],
+        "valid_until": (gate + timedelta(hours=1)).isoformat(),
+    })  # fmt: skip
+    assert big.status_code == 201, big.text
+    market.clock.advance(hours=2)
+    session = await wait_decided(market, book.session_id, timeout_s=60)
+    assert session["state"] == "cleared", session
+    return book.session_id, {**book.offers, "big": str(big.json()["id"])}
+
+
+async def test_locally_dispatched_offers_go_to_the_tso_when_it_pays_more(market: Market) -> None:
+    sid, offers = await _cleared_with_big(market)
+    results = (
+        await market.call("GET", f"/v1/market-sessions/{sid}/results", market.fmo_key)
+    ).json()
+    node = {o["offer_id"]: o["node_mrid"] for o in results["offers"]}
+    local = {
+        (o["offer_id"], d["period_index"]): d["p_up_mw"]
+        for o in results["offers"]
+        for d in o["dispatch"]
+        if d["p_up_mw"] > 1e-6
+    }
+    price = {
+        (p["period_index"], n["node_mrid"]): n["p_eur_per_mwh"]
+        for p in results["periods"]
+        for n in p["prices"]
+    }
+    agg5, big = offers["agg5"], offers["big"]
+    assert local.get((agg5, 18), 0.0) > SMALL_MW, local
+    for t in (19, 20):
+        assert (agg5, t) in local, local
+        assert 1e-6 < local[(big, t)] < BIG_UP_MW, local
+
+    needs = [
+        {"period_index": 18, "need_mw": SMALL_MW},
+        {"period_index": 19, "need_mw": SHORT_MW},
+        {"period_index": 20, "need_mw": SHORT_MW},
+    ]
+    started = await market.call(
+        "POST",
+        f"/v1/market-sessions/{sid}/forwarding",
+        market.keys["dso"],
+        {"needs": needs, "include_locally_dispatched": True},
+    )
+    assert started.status_code == 202, started.text
+    fw = await settled(market, sid)
+    assert fw["state"] == "settled", fw
+    by_key = {(o["offer_id"], o["period_index"]): o for o in fw["offers"]}
+
+    # Every offer-period dispatched locally (up, in a period of an up need) is a candidate,
+    # with its local volume and a bid no lower than the local market pays (its node's d-LMP).
+    for (offer_id, t), mw in local.items():
+        if t not in (18, 19, 20):
+            continue
+        cand = by_key[(offer_id, t)]
+        assert cand["local_mw"] == pytest.approx(mw)
+        ask = 95.0 if offer_id == agg5 else None
+        assert cand["tso_price_eur_per_mwh"] >= price[(t, node[offer_id])] - 1e-9
+        if ask is not None:
+            assert cand["tso_price_eur_per_mwh"] == pytest.approx(
+                max(ask, price[(t, node[offer_id])])
+            )
+
+    # agg5 at 19:00 and 20:00: the TSO takes it and pays its marginal price, more than the
+    # local market pays.
+    for t in (19, 20):
+        cand = by_key[(agg5, t)]
+        assert cand["dso_check"] == "passed", cand
+        act = cand["activation"]
+        assert (act["state"], act["market"]) == ("activated_tso", "tso")
+        assert act["activated_mw"] == pytest.approx(0.5)
+        tso_price = fw["marginal_prices_eur_per_mwh"][str(t)]
+        assert tso_price == pytest.approx(200.0)  # esp12's bid closes the merit order
+        assert tso_price > price[(t, node[agg5])]
+        assert act["price_eur_per_mwh"] == pytest.approx(tso_price)
+        assert act["amount_eur"] == pytest.approx(tso_price * 0.5)
+
+    # big: without its local dispatch and with its 6 MW TSO activation, a branch overloads.
+    for t in (19, 20):
+        cand = by_key[(big, t)]
+        assert cand["dso_check"] == "refused", cand
+        element = cand["reason"].split()[0]
+        assert element.startswith(("line:", "trafo:")), cand["reason"]
+        injections: dict[int, float] = {}
+        for (offer_id, tt), mw in local.items():
+            if tt == t:
+                bus = int(node[offer_id].removeprefix("cigre-mv-bus-"))
+                injections[bus] = injections.get(bus, 0.0) + mw
+        assert _loading(t, injections, element) <= 100.0 + 0.1
+        injections[11] += BIG_UP_MW - local[(big, t)]  # its TSO activation replaces its dispatch
+        loaded = _loading(t, injections, element)
+        assert loaded > 100.0
+        assert f"{loaded:.1f}%" in cand["reason"]
+        assert cand["activation"]["state"] == "reserved_local"  # still the local market's
+
+    # agg5 at 18:00: the TSO needs less than its local dispatch, so it cannot take it; it is the
+    # local market's again.
+    back = by_key[(agg5, 18)]
+    assert back["dso_check"] == "passed"
+    assert (back["activation"]["state"], back["activation"]["market"]) == (
+        "reserved_local",
+        "local",
+    )
+
+    # The owner sees the TSO's activation and payment of its offer.
+    mine = (
+        await market.call("GET", f"/v1/market-sessions/{sid}/activations", market.keys["agg"])
+    ).json()
+    got: dict[tuple[str, int], Any] = {(a["offer_id"], a["period_index"]): a for a in mine}
+    assert {a["submitter_id"] for a in mine} == {market.ids["agg"]}
+    assert got[(agg5, 19)]["state"] == "activated_tso"
+    assert got[(agg5, 19)]["amount_eur"] == pytest.approx(200.0 * 0.5)
+
+    # One activation per offer-period: the TSO's activation of a locally dispatched offer-period
+    # takes it from the local market (409 naming it); the refused and the returned ones stay
+    # there and the DSO may activate them.
+    clash = await market.call(
+        "POST",
+        f"/v1/flex-offers/{agg5}/activations",
+        market.keys["dso"],
+        {"period_index": 19, "direction": "up", "p_mw": 0.5},
+    )
+    assert clash.status_code == 409, clash.text
+    assert clash.headers["content-type"].startswith("application/problem+json")
+    assert "activated_tso" in clash.json()["detail"]
+    for offer_id, t in ((big, 19), (agg5, 18)):
+        ok = await market.call(
+            "POST",
+            f"/v1/flex-offers/{offer_id}/activations",
+            market.keys["dso"],
+            {"period_index": t, "direction": "up", "p_mw": local[(offer_id, t)]},
+        )
+        assert ok.status_code == 201, ok.text
+        assert (ok.json()["state"], ok.json()["market"]) == ("activated_local", "local")
