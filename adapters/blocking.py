@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import ssl
 import threading
 from collections.abc import Coroutine
 from types import TracebackType
@@ -24,6 +23,7 @@ import nats.errors
 from nats.aio.client import Client
 
 from adapters.client import NatsWholesaleMarket
+from adapters.connection import tls_context
 from adapters.errors import MarketUnavailable
 from engines.context import NatsEndpoint
 from gateway.messages import subjects
@@ -31,15 +31,6 @@ from gateway.messages.wholesale import DayAheadAuction, DayAheadResult
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-
-
-def _tls(endpoint: NatsEndpoint) -> ssl.SSLContext | None:
-    if endpoint.tls_ca is None and endpoint.tls_cert is None:
-        return None
-    context = ssl.create_default_context(cafile=endpoint.tls_ca)
-    if endpoint.tls_cert is not None:
-        context.load_cert_chain(endpoint.tls_cert, endpoint.tls_key)
-    return context
 
 
 def _run_on(
@@ -96,7 +87,7 @@ class BlockingWholesaleMarket:
         return await nats.connect(
             servers=list(self._endpoint.servers),
             name="flexgrid-engine-wholesale",
-            tls=_tls(self._endpoint),
+            tls=tls_context(self._endpoint),
             user_credentials=self._endpoint.credentials,
             connect_timeout=self._connect_timeout_s,
             # A run rides out a short reconnect; a server that never answers fails the first
@@ -121,8 +112,9 @@ class BlockingWholesaleMarket:
         except nats.errors.NoRespondersError:
             raise MarketUnavailable(
                 subjects.DAY_AHEAD_CLEAR,
-                "no wholesale adapter is served there (start one, e.g. `flexgrid serve` with "
-                "FLEXGRID_ENGINES=in-process, or run the job with wholesale 'in-process')",
+                "no wholesale adapter is served there (start `flexgrid adapters`, or `flexgrid "
+                "serve` with FLEXGRID_ENGINES=in-process, or run the job with wholesale "
+                "'in-process')",
             ) from None
         except (nats.errors.TimeoutError, TimeoutError):
             raise MarketUnavailable(

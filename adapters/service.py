@@ -7,6 +7,7 @@ an RFC 9457 problem body (as the gateway's intake does); the client turns it bac
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import msgspec
@@ -24,8 +25,10 @@ from gateway.messages.wholesale import DayAheadAuction
 from gateway.messaging.replies import validation_errors
 
 log = logging.getLogger(__name__)
+SERVICE_NAME = "flexgrid-market-adapters"
 QUEUE_GROUP = "market-adapters"
 _encoder = msgspec.json.Encoder()
+Handler = Callable[[Request], Awaitable[None]]
 
 
 async def _fail(req: Request, error: MarketError) -> None:
@@ -33,16 +36,12 @@ async def _fail(req: Request, error: MarketError) -> None:
     await req.respond_error(str(problem.status), problem.title, _encoder.encode(problem))
 
 
-async def serve_markets(
-    nc: Client, wholesale: WholesaleMarket, balancing: BalancingMarket
-) -> Service:
-    """Start the adapters' service on ``nc``; stop it with ``await service.stop()``."""
-    day_ahead = msgspec.json.Decoder(DayAheadAuction)
-    balancing_in = msgspec.json.Decoder(BalancingAuction)
+def _day_ahead_handler(wholesale: WholesaleMarket) -> Handler:
+    decoder = msgspec.json.Decoder(DayAheadAuction)
 
     async def on_day_ahead(req: Request) -> None:
         try:
-            auction = day_ahead.decode(req.data)
+            auction = decoder.decode(req.data)
             result = await wholesale.clear(auction)
         except msgspec.ValidationError as exc:
             await _fail(req, MarketInputError(validation_errors(exc), "day-ahead auction"))
@@ -55,6 +54,12 @@ async def serve_markets(
             await _fail(req, internal_error("the day-ahead emulator failed"))
         else:
             await req.respond(_encoder.encode(result))
+
+    return on_day_ahead
+
+
+def _balancing_handler(balancing: BalancingMarket) -> Handler:
+    decoder = msgspec.json.Decoder(BalancingAuction)
 
     async def on_balancing_document(req: Request) -> None:
         try:
@@ -74,7 +79,7 @@ async def serve_markets(
             await on_balancing_document(req)
             return
         try:
-            auction = balancing_in.decode(req.data)
+            auction = decoder.decode(req.data)
             result = await balancing.activate(auction)
         except msgspec.ValidationError as exc:
             await _fail(req, MarketInputError(validation_errors(exc), "balancing auction"))
@@ -88,20 +93,42 @@ async def serve_markets(
         else:
             await req.respond(_encoder.encode(result))
 
+    return on_balancing
+
+
+async def serve_markets(
+    nc: Client, wholesale: WholesaleMarket | None, balancing: BalancingMarket | None
+) -> Service:
+    """Start the adapters' service on ``nc``; stop it with ``await service.stop()``.
+
+    A market given as None is not served (`flexgrid adapters --only ...`): its subject stays free,
+    so a request there gets no responder rather than an answer from the wrong market."""
+    if wholesale is None and balancing is None:
+        raise ValueError("serve_markets needs at least one market to serve")
     service = await add_service(
         nc,
         ServiceConfig(
-            name="flexgrid-market-adapters",
+            name=SERVICE_NAME,
             version="1.0.0",
             description="Emulated wholesale day-ahead and TSO balancing markets",
             queue_group=QUEUE_GROUP,
         ),
     )
-    await service.add_endpoint(
-        EndpointConfig(name="day-ahead", subject=subjects.DAY_AHEAD_CLEAR, handler=on_day_ahead)
-    )
-    await service.add_endpoint(
-        EndpointConfig(name="balancing", subject=subjects.BALANCING_ACTIVATE, handler=on_balancing)
-    )
+    if wholesale is not None:
+        await service.add_endpoint(
+            EndpointConfig(
+                name="day-ahead",
+                subject=subjects.DAY_AHEAD_CLEAR,
+                handler=_day_ahead_handler(wholesale),
+            )
+        )
+    if balancing is not None:
+        await service.add_endpoint(
+            EndpointConfig(
+                name="balancing",
+                subject=subjects.BALANCING_ACTIVATE,
+                handler=_balancing_handler(balancing),
+            )
+        )
     await nc.flush()  # the server has the subscriptions before anyone is told the service is up
     return service

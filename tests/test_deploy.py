@@ -50,6 +50,7 @@ def _env_names(text: str) -> set[str]:
         "k8s/flexgrid.yaml",
         "systemd/flexgrid-gateway.service",
         "systemd/flexgrid-worker@.service",
+        "systemd/flexgrid-adapters.service",
         "Dockerfile",
     ],
 )
@@ -77,19 +78,43 @@ def _commands(documents: list[object]) -> list[list[str]]:
     return found
 
 
+def _assert_real(command: list[str]) -> None:
+    """Subcommands the CLI has, and options the (sub)command declares; `worker` passes its
+    options through to engines/worker_main.py, so they are checked there."""
+    group: click.Command = cli
+    parts = command[1:]
+    while parts and not parts[0].startswith("-"):
+        assert isinstance(group, click.Group), command
+        assert parts[0] in group.commands, command
+        group, parts = group.commands[parts[0]], parts[1:]
+    if group.name == "worker":
+        from engines.worker_main import parse_args
+
+        try:
+            parse_args([p.replace("%H-%i", "host-1") for p in parts])
+        except SystemExit:  # argparse's way of refusing an option
+            pytest.fail(f"{command}: flexgrid worker refuses these options")
+        return
+    declared = {opt for param in group.params for opt in param.opts}
+    unknown = [p.split("=")[0] for p in parts if p.startswith("-")]
+    assert set(unknown) <= declared, f"{command}: {set(unknown) - declared} unknown"
+
+
 @pytest.mark.parametrize("path", ["compose.yaml", "k8s/flexgrid.yaml"])
 def test_manifests_parse_and_run_real_commands(path: str) -> None:
     documents = list(yaml.safe_load_all((DEPLOY / path).read_text()))
     commands = _commands(documents)
-    assert {c[1] for c in commands} == {"serve", "worker", "admin"}
+    assert {c[1] for c in commands} == {"serve", "worker", "adapters", "admin"}
     for command in commands:
-        group: click.Command = cli
-        for part in command[1:]:
-            if part.startswith("-"):
-                break
-            assert isinstance(group, click.Group), command
-            assert part in group.commands, command
-            group = group.commands[part]
+        _assert_real(command)
+
+
+@pytest.mark.parametrize("path", sorted((DEPLOY / "systemd").glob("flexgrid-*.service")))
+def test_systemd_units_run_real_commands(path: Path) -> None:
+    (line,) = [ln for ln in path.read_text().splitlines() if ln.startswith("ExecStart=")]
+    executable, *args = line.removeprefix("ExecStart=").split()
+    assert executable == "/opt/flexgrid/.venv/bin/flexgrid", line
+    _assert_real(["flexgrid", *args])
 
 
 def test_scaled_out_deployments_replicate_streams_and_use_external_workers() -> None:

@@ -43,6 +43,8 @@ _REDUCED_COST_TOL = 1e-9  # EUR, relative to a proposal's cost (at least 1 EUR)
 _GAP = 1e-9  # relative gap between the master and the Lagrangian bound that ends a solve
 _ARTIFICIAL_EUR_PER_KW = 1e4  # far above any flexibility price per kW and slot
 _ARTIFICIAL_USED_KW = 1e-6
+_PRUNE_ABOVE = 20_000  # proposals in the master before pruning starts
+_PRUNE_REDUCED_COST_EUR = 0.05
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,8 @@ class ColumnsSolution:
 @dataclass
 class _Round:
     """One pricing round's answers, kept for the primal recovery: the non-storage LP's solution
-    and the batteries' schedules, and which blocks entered the master with them (their master
-    column, -1 if the block's proposal was not added)."""
+    and the batteries' schedules, and which blocks' proposals were stored from them (the
+    proposal's index, -1 if the block's proposal was not added)."""
 
     plain_x: FloatArray
     battery: Schedule
@@ -113,6 +115,12 @@ class ProsumerColumns:
         self._active = np.zeros(0, dtype=np.int64)  # users with kept non-storage columns
         self._share_map: sp.csr_matrix | None = None
         self._col_owner = np.zeros(0, dtype=np.int64)  # active-user index per kept column
+        # Every proposal found so far (cost, share in the requested slots, convexity row) and
+        # the ones in the master now, in master column order after P and the artificials.
+        self._cost = np.zeros(0)
+        self._share = np.zeros((0, self.n))
+        self._row = np.zeros(0, dtype=np.int64)
+        self._pool = np.zeros(0, dtype=np.int64)
 
     # -- solving ---------------------------------------------------------------------------
 
@@ -146,6 +154,7 @@ class ProsumerColumns:
         )
         zero = np.zeros(n)
         rounds = 0
+        best_bound = -np.inf
         while True:
             rounds += 1
             master.run()
@@ -153,7 +162,9 @@ class ProsumerColumns:
             if model_status != highspy.HighsModelStatus.kOptimal:
                 condition = master.modelStatusToString(model_status)
                 status: SolveStatus = (
-                    "time_limit" if model_status == highspy.HighsModelStatus.kTimeLimit else "error"
+                    "time_limit"
+                    if model_status == highspy.HighsModelStatus.kTimeLimit
+                    else "error"
                 )
                 return ColumnsSolution(status, condition, 0.0, zero, zero, rounds)
             sol = master.getSolution()
@@ -163,11 +174,13 @@ class ProsumerColumns:
             objective = float(master.getInfo().objective_function_value)
             if rounds > _MAX_ROUNDS:
                 break
+            # (Wentges smoothing of the duals was tried: on the bench it stalled the bound.)
             priced = self._price(y)
             if priced is None:
                 return ColumnsSolution("error", "pricing LP failed", 0.0, zero, y, rounds)
-            added, bound = self._add_improving(priced, y, sigma, p_cost, p_lower, p_upper)
-            if added == 0 or objective - bound <= _GAP * max(1.0, abs(objective)):
+            added, bound = self._add_improving(priced, y, y, sigma, p_cost, p_lower, p_upper)
+            best_bound = max(best_bound, bound)
+            if added == 0 or objective - best_bound <= _GAP * max(1.0, abs(objective)):
                 if added:  # the bound closed the gap; re-solve so weights match the duals
                     master.run()
                     sol = master.getSolution()
@@ -176,12 +189,15 @@ class ProsumerColumns:
                     y = dual[:n]
                     objective = float(master.getInfo().objective_function_value)
                 break
+            self._prune(y, sigma)
         artificial = x[n : 3 * n]
         if float(artificial.sum()) > _ARTIFICIAL_USED_KW:
             return ColumnsSolution(
                 "infeasible", "the request's bounds cannot be met", 0.0, zero, y, rounds
             )
-        self._state.weights = x[3 * n :]
+        weights = np.zeros(len(self._cost))
+        weights[self._pool] = x[3 * n :]
+        self._state.weights = weights
         p_kw = x[:n]
         device = objective - float(np.asarray(p_cost) @ p_kw) + reduced.fixed_cost_eur
         condition = "optimal" if rounds <= _MAX_ROUNDS else "round_limit"
@@ -307,15 +323,18 @@ class ProsumerColumns:
         self._add(first, np.arange(na), np.arange(nb))
 
     def _add(self, priced: _Pricing, users: IntArray, batteries: IntArray) -> None:
-        """Add the given blocks' proposals of this round as master columns: cost, -share in
-        the balance rows, 1 in the block's convexity row."""
+        """Store the given blocks' proposals of this round and add them as master columns:
+        cost, -share in the balance rows, 1 in the block's convexity row."""
         _, master = self._ready()
         n, na = self.n, len(self._active)
         cost = np.concatenate([priced.plain_cost[users], priced.battery_cost[batteries]])
         share = np.vstack([priced.plain_share[users], priced.battery_share[batteries]])
-        convexity = np.concatenate([n + users, n + na + batteries])
+        convexity = np.concatenate([n + users, n + na + batteries]).astype(np.int64)
         k = len(cost)
-        first_col = master.getNumCol()
+        first = len(self._cost)
+        self._cost = np.concatenate([self._cost, cost])
+        self._share = np.vstack([self._share, share])
+        self._row = np.concatenate([self._row, convexity])
         if k:
             index = np.empty((k, n + 1), dtype=np.int32)
             index[:, :n] = np.arange(n)
@@ -333,39 +352,64 @@ class ProsumerColumns:
                 index.ravel(),
                 value.ravel(),
             )
+            self._pool = np.concatenate([self._pool, first + np.arange(k)])
         plain_col = np.full(na, -1, dtype=np.int64)
-        plain_col[users] = first_col - 3 * n + np.arange(len(users))
+        plain_col[users] = first + np.arange(len(users))
         battery_col = np.full(len(self.owners), -1, dtype=np.int64)
-        battery_col[batteries] = first_col - 3 * n + len(users) + np.arange(len(batteries))
+        battery_col[batteries] = first + len(users) + np.arange(len(batteries))
         self._state.rounds.append(_Round(priced.plain_x, priced.battery, plain_col, battery_col))
 
     def _add_improving(
         self,
         priced: _Pricing,
+        point: FloatArray,
         y: FloatArray,
         sigma: FloatArray,
         p_cost: FloatArray,
         p_lower: FloatArray,
         p_upper: FloatArray,
     ) -> tuple[int, float]:
-        """Add the proposals of negative reduced cost; return how many and the Lagrangian bound
-        at `y` (a lower bound on the LP's optimum)."""
+        """Add the proposals (priced at `point`) of negative reduced cost at the master's duals
+        `y`; return how many and the Lagrangian bound at `point` (a lower bound on the LP)."""
         na = len(self._active)
-        plain_value = priced.plain_cost + priced.plain_share @ y
-        battery_value = priced.battery_cost + priced.battery_share @ y
+        plain_rc = priced.plain_cost + priced.plain_share @ y - sigma[:na]
+        battery_rc = priced.battery_cost + priced.battery_share @ y - sigma[na:]
         tol_p = _REDUCED_COST_TOL * np.maximum(1.0, np.abs(priced.plain_cost))
         tol_b = _REDUCED_COST_TOL * np.maximum(1.0, np.abs(priced.battery_cost))
-        users = np.flatnonzero(plain_value - sigma[:na] < -tol_p)
-        batteries = np.flatnonzero(battery_value - sigma[na:] < -tol_b)
+        users = np.flatnonzero(plain_rc < -tol_p)
+        batteries = np.flatnonzero(battery_rc < -tol_b)
         reduced, _ = self._ready()
         fixed = reduced.lp.row_lower[reduced.lp.balance_rows]
-        bound = float(plain_value.sum() + battery_value.sum() + y @ fixed) + _box_minimum(
-            np.asarray(p_cost, dtype=np.float64) - y, p_lower, p_upper
+        value = float(
+            (priced.plain_cost + priced.plain_share @ point).sum()
+            + (priced.battery_cost + priced.battery_share @ point).sum()
+        )
+        bound = value + float(point @ fixed) + _box_minimum(
+            np.asarray(p_cost, dtype=np.float64) - point, p_lower, p_upper
         )
         if len(users) or len(batteries):
             self._add(priced, users, batteries)
         return len(users) + len(batteries), bound
 
+    def _prune(self, y: FloatArray, sigma: FloatArray) -> None:
+        """Drop nonbasic proposals far from entering (reduced cost above a threshold): each
+        simplex iteration prices every column, and most proposals of early rounds are never
+        used again. Dropped proposals stay in the store and are re-found if ever needed."""
+        _, master = self._ready()
+        n = self.n
+        pool = self._pool
+        if len(pool) < _PRUNE_ABOVE:
+            return
+        basis = master.getBasis()
+        status = np.array([int(v) for v in basis.col_status[3 * n :]], dtype=np.int64)
+        basic = status == int(highspy.HighsBasisStatus.kBasic)
+        rc = self._cost[pool] + self._share[pool] @ y - sigma[self._row[pool] - n]
+        drop = ~basic & (rc > _PRUNE_REDUCED_COST_EUR)
+        if not drop.any():
+            return
+        cols = (3 * n + np.flatnonzero(drop)).astype(np.int32)
+        master.deleteCols(len(cols), cols)
+        self._pool = pool[~drop]
 
 def _box_minimum(slope: FloatArray, lower: FloatArray, upper: FloatArray) -> float:
     """min of slope . P over lower <= P <= upper (-inf when unbounded below)."""

@@ -1,4 +1,4 @@
-"""The `flexgrid` command: serve, admin, demo, openapi."""
+"""The `flexgrid` command: serve, worker, adapters, admin, demo, openapi."""
 
 from __future__ import annotations
 
@@ -67,6 +67,48 @@ def worker(ctx: click.Context) -> None:
         if url:
             args = ["--nats-url", url, *args]
     worker_main(args)
+
+
+@main.command()
+@click.option(
+    "--nats-url",
+    envvar="FLEXGRID_NATS_URL",
+    default="nats://127.0.0.1:4222",
+    show_default=True,
+    help="Comma-separated NATS URLs (FLEXGRID_NATS_URL).",
+)
+@click.option(
+    "--only",
+    type=click.Choice(["wholesale", "balancing"]),
+    default=None,
+    help="Serve one market only (default both).",
+)
+@click.option(
+    "--grace",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds a stop waits for requests in flight.",
+)
+def adapters(nats_url: str, only: str | None, grace: float) -> None:
+    """Serve the emulated wholesale day-ahead and TSO balancing markets over NATS.
+
+    Needed with FLEXGRID_ENGINES=external, where no gateway serves them; run one or more beside
+    the workers. Credentials and TLS come from FLEXGRID_NATS_CREDENTIALS / _TLS_CA / _CERT / _KEY.
+    SIGTERM or SIGINT answers the requests in flight and exits.
+    """
+    from adapters.standalone import MARKETS, run
+    from engines.context import NatsEndpoint
+
+    settings = Settings.from_env()
+    endpoint = NatsEndpoint(
+        servers=tuple(nats_url.split(",")),
+        credentials=str(settings.nats_credentials) if settings.nats_credentials else None,
+        tls_ca=str(settings.nats_tls_ca) if settings.nats_tls_ca else None,
+        tls_cert=str(settings.nats_tls_cert) if settings.nats_tls_cert else None,
+        tls_key=str(settings.nats_tls_key) if settings.nats_tls_key else None,
+    )
+    run(endpoint, [m for m in MARKETS if only in (None, m)], drain_s=grace)
 
 
 @main.group()

@@ -12,6 +12,9 @@ dispatched and nobody has activated yet.
   there.
 * In a period where the TSO needs less than agg5's local dispatch, the TSO cannot take it (it is
   never activated below its local volume): it goes back to the local market (`reserved_local`).
+* The session's results then show agg5's two taken offer-periods as moved to the TSO and pay them
+  once, by the TSO: the local settlement (nodal) withdraws their d-LMP pay from agg and from the
+  sellers' total, and the DSO's totals still add up.
 """
 
 from __future__ import annotations
@@ -30,6 +33,134 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("workers")]
 BIG_UP_MW = 6.0
 SHORT_MW = 1.5  # the TSO's need at 19:00 and 20:00: more than every bid but the refused one
 SMALL_MW = 0.3  # its need at 18:00: less than agg5's local dispatch then
+
+
+def _nodal_pay(results: dict[str, Any], offer_ids: set[str], skip: set[tuple[str, int]]) -> float:
+    """What the nodal rule pays for these offers' dispatch (1 h periods) outside `skip`, from the
+    public prices and the dispatch the results show."""
+    price = {
+        (p["period_index"], n["node_mrid"]): (n["p_eur_per_mwh"], n["q_eur_per_mvarh"])
+        for p in results["periods"]
+        for n in p["prices"]
+    }
+    total = 0.0
+    for o in results["offers"]:
+        if o["offer_id"] not in offer_ids:
+            continue
+        for d in o["dispatch"]:
+            if (o["offer_id"], d["period_index"]) in skip:
+                continue
+            dlmp, qlmp = price[(d["period_index"], o["node_mrid"])]
+            total += dlmp * (d["p_up_mw"] - d["p_down_mw"]) + qlmp * (
+                d["q_up_mvar"] - d["q_down_mvar"]
+            )
+    return total
+
+
+def _dispatch(results: dict[str, Any]) -> dict[tuple[str, int], tuple[float, ...]]:
+    core = ("p_up_mw", "p_down_mw", "q_up_mvar", "q_down_mvar")
+    return {
+        (o["offer_id"], d["period_index"]): tuple(d[k] for k in core)
+        for o in results["offers"]
+        for d in o["dispatch"]
+    }
+
+
+def _assert_totals_add_up(results: dict[str, Any]) -> None:
+    sellers = [p for p in results["payments"] if p["role"] == "seller"]
+    buyers = [p for p in results["payments"] if p["role"] == "buyer"]
+    received = sum(p["amount_eur"] + p["uplift_eur"] for p in sellers)
+    assert results["sellers_received_eur"] == pytest.approx(received)
+    assert results["buyers_paid_eur"] == pytest.approx(-sum(p["amount_eur"] for p in buyers))
+    assert results["budget_balance_eur"] == pytest.approx(
+        results["buyers_paid_eur"] - results["sellers_received_eur"]
+    )
+    assert results["moved_to_tso_eur"] == pytest.approx(sum(p["moved_to_tso_eur"] for p in sellers))
+    assert results["tso_paid_eur"] == pytest.approx(sum(p["tso_amount_eur"] for p in sellers))
+    for p in results["payments"]:
+        assert p["total_eur"] == pytest.approx(
+            p["amount_eur"] + p["uplift_eur"] + p["tso_amount_eur"]
+        )
+
+
+async def _assert_paid_once(
+    market: Market, sid: str, before: dict[str, Any], fw: dict[str, Any], agg5: str
+) -> None:
+    """After the TSO took agg5 at 19:00 and 20:00: the results show both as moved to the TSO and
+    the local settlement no longer pays them; everything else is as the clearing settled it."""
+    taken = {(agg5, 19), (agg5, 20)}
+    tso_pay = 2 * 200.0 * 0.5  # two periods, 0.5 MW at the TSO's 200 EUR/MWh
+    agg_offers = {o["offer_id"] for o in before["offers"] if o["submitter_id"] == market.ids["agg"]}
+    url = f"/v1/market-sessions/{sid}/results"
+    after = (await market.call("GET", url, market.keys["dso"])).json()
+    assert after["view"] == "full"
+
+    moved = {
+        (o["offer_id"], d["period_index"]): d
+        for o in after["offers"]
+        for d in o["dispatch"]
+        if d["moved_to_tso"]
+    }
+    assert set(moved) == taken
+    withdrawn = 0.0
+    for key, d in moved.items():
+        assert d["forwarding_id"] == fw["id"]
+        assert d["tso_activated_mw"] == pytest.approx(0.5)
+        assert d["tso_price_eur_per_mwh"] == pytest.approx(200.0)
+        assert d["tso_amount_eur"] == pytest.approx(100.0)
+        # What the nodal rule paid for this offer-period alone.
+        alone = _nodal_pay(after, {agg5}, set()) - _nodal_pay(after, {agg5}, {key})
+        assert d["withdrawn_local_eur"] == pytest.approx(alone)
+        withdrawn += d["withdrawn_local_eur"]
+    assert withdrawn > 0.0
+    # The dispatch itself is the clearing's, as before the move.
+    assert _dispatch(after) == _dispatch(before)
+
+    pay = {(p["participant_id"], p["role"]): p for p in after["payments"]}
+    was = {(p["participant_id"], p["role"]): p for p in before["payments"]}
+    agg, agg_before = pay[(market.ids["agg"], "seller")], was[(market.ids["agg"], "seller")]
+    # Before: agg was paid the d-LMP for all its dispatch (the nodal rule, no uplift here).
+    assert agg_before["amount_eur"] == pytest.approx(_nodal_pay(before, agg_offers, set()))
+    assert agg_before["uplift_eur"] == pytest.approx(0.0)
+    # After: locally only for the offer-periods it kept; the TSO pays the taken ones.
+    assert agg["amount_eur"] == pytest.approx(_nodal_pay(after, agg_offers, taken))
+    assert agg["amount_eur"] == pytest.approx(agg_before["amount_eur"] - withdrawn)
+    assert agg["moved_to_tso_eur"] == pytest.approx(withdrawn)
+    assert agg["tso_amount_eur"] == pytest.approx(tso_pay)
+    assert agg["total_eur"] == pytest.approx(_nodal_pay(after, agg_offers, taken) + tso_pay)
+    assert agg["bid_value_eur"] == pytest.approx(agg_before["bid_value_eur"])
+    # Nobody else's payment changes.
+    for key, p in pay.items():
+        if key != (market.ids["agg"], "seller"):
+            assert p["amount_eur"] == pytest.approx(was[key]["amount_eur"])
+            assert (p["moved_to_tso_eur"], p["tso_amount_eur"]) == (0.0, 0.0)
+
+    # The DSO's local settlement: the sellers' total drops by what was withdrawn, buyers pay
+    # the same, and every total is the sum over its owners.
+    _assert_totals_add_up(before)
+    _assert_totals_add_up(after)
+    assert before["moved_to_tso_eur"] == 0.0
+    assert after["moved_to_tso_eur"] == pytest.approx(withdrawn)
+    assert after["tso_paid_eur"] == pytest.approx(tso_pay)
+    assert after["sellers_received_eur"] == pytest.approx(
+        before["sellers_received_eur"] - withdrawn
+    )
+    assert after["buyers_paid_eur"] == pytest.approx(before["buyers_paid_eur"])
+    assert after["budget_balance_eur"] == pytest.approx(before["budget_balance_eur"] + withdrawn)
+
+    # The owner sees the same in its own view; the FMO sees what the DSO sees.
+    own = (await market.call("GET", url, market.keys["agg"])).json()
+    assert own["view"] == "participant"
+    assert own["budget_balance_eur"] is None
+    assert own["payments"] == [agg]
+    assert {
+        (o["offer_id"], d["period_index"])
+        for o in own["offers"]
+        for d in o["dispatch"]
+        if d["moved_to_tso"]
+    } == taken
+    fmo = (await market.call("GET", url, market.fmo_key)).json()
+    assert fmo["payments"] == after["payments"]
 
 
 def _loading(hour: int, injections: dict[int, float], element: str) -> float:
@@ -75,6 +206,7 @@ async def test_locally_dispatched_offers_go_to_the_tso_when_it_pays_more(market:
     results = (
         await market.call("GET", f"/v1/market-sessions/{sid}/results", market.fmo_key)
     ).json()
+    assert not any(d["moved_to_tso"] for o in results["offers"] for d in o["dispatch"])
     node = {o["offer_id"]: o["node_mrid"] for o in results["offers"]}
     local = {
         (o["offer_id"], d["period_index"]): d["p_up_mw"]
@@ -163,6 +295,9 @@ async def test_locally_dispatched_offers_go_to_the_tso_when_it_pays_more(market:
         "reserved_local",
         "local",
     )
+
+    # The session's results pay agg5's taken offer-periods once: by the TSO, not locally.
+    await _assert_paid_once(market, sid, results, fw, agg5)
 
     # The owner sees the TSO's activation and payment of its offer.
     mine = (

@@ -3,15 +3,28 @@
 The full view (market operator, the zone's DSO) holds everything. The participant view holds the
 public nodal prices plus the caller's own orders and payment; grid state, other participants'
 dispatch and payments, the objective and the budget balance are left out.
+
+Offer-periods the TSO took from the clearing (`activated_tso`) are shown as moved and their local
+pay is withdrawn from the settlement (`moved.py` holds the rule).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import msgspec
+
 from engines.fmct.clearing_job import BasePeriod, ClearingJobOutput
-from engines.fmct.schema import PeriodResult, VoltageDeviation
+from engines.fmct.schema import OfferDispatch, Payment, PeriodResult, VoltageDeviation
+from gateway.domain.results.moved import (
+    OfferPeriodKey,
+    OfferPrices,
+    TsoTake,
+    Withdrawal,
+    withdraw,
+)
 from gateway.messages.results import (
     BranchLoading,
     GridState,
@@ -84,14 +97,63 @@ def grid_state(period: PeriodResult, base: BasePeriod | None) -> GridState:
     )
 
 
+def _offer_period(
+    d: OfferDispatch,
+    index: int,
+    start: datetime,
+    key: OfferPeriodKey,
+    taken: Mapping[OfferPeriodKey, TsoTake],
+    withdrawal: Withdrawal,
+) -> OfferPeriod:
+    period = OfferPeriod(
+        period_index=index,
+        start=start,
+        p_up_mw=d.p_up_mw,
+        p_down_mw=d.p_down_mw,
+        q_up_mvar=d.q_up_mvar,
+        q_down_mvar=d.q_down_mvar,
+    )
+    if not withdrawal.moved(key):
+        return period
+    tso = taken[key]
+    return msgspec.structs.replace(
+        period,
+        moved_to_tso=True,
+        forwarding_id=tso.forwarding_id,
+        tso_activated_mw=tso.activated_mw,
+        tso_price_eur_per_mwh=tso.price_eur_per_mwh,
+        tso_amount_eur=tso.amount_eur,
+        withdrawn_local_eur=withdrawal.local_eur[key],
+    )
+
+
 def market_results(
-    stored: StoredResult, orders: list[OrderInfo], caller_id: str | None
+    stored: StoredResult,
+    orders: list[OrderInfo],
+    caller_id: str | None,
+    *,
+    taken: Mapping[OfferPeriodKey, TsoTake] | None = None,
+    offer_prices: Mapping[str, OfferPrices] | None = None,
 ) -> MarketResults:
-    """`caller_id` None: the full view; else the participant view of that participant."""
+    """`caller_id` None: the full view; else the participant view of that participant.
+    `taken`: the session's `activated_tso` offer-periods; `offer_prices`: their offers' prices."""
     full = caller_id is None
     mine = [o for o in orders if full or o.submitter_id == caller_id]
     output = stored.output
     result = output.result if output is not None else None
+    taken = taken or {}
+    withdrawal = (
+        withdraw(
+            result,
+            stored.payment_rule,
+            stored.resolution / timedelta(hours=1),
+            {o.order_id: o.submitter_id for o in orders if o.kind == "offer"},
+            offer_prices or {},
+            taken,
+        )
+        if result is not None and taken
+        else Withdrawal()
+    )
 
     def start(index: int) -> datetime:
         return stored.delivery_start + index * stored.resolution
@@ -120,15 +182,9 @@ def market_results(
             )
             for d in p.offers:
                 if d.offer_id in offers:
+                    t = p.period_index
                     offers[d.offer_id].append(
-                        OfferPeriod(
-                            period_index=p.period_index,
-                            start=start(p.period_index),
-                            p_up_mw=d.p_up_mw,
-                            p_down_mw=d.p_down_mw,
-                            q_up_mvar=d.q_up_mvar,
-                            q_down_mvar=d.q_down_mvar,
-                        )
+                        _offer_period(d, t, start(t), (d.offer_id, t), taken, withdrawal)
                     )
             for r in p.requests:
                 if r.request_id in requests:
@@ -140,17 +196,12 @@ def market_results(
                             q_mvar=r.q_mvar,
                         )
                     )
-    payments = [
-        ParticipantPayment(
-            participant_id=p.participant_id,
-            role=p.role,
-            amount_eur=p.amount_eur,
-            bid_value_eur=p.bid_value_eur,
-            uplift_eur=p.uplift_eur,
-        )
-        for p in (result.payments if result is not None else [])
-        if full or p.participant_id == caller_id
-    ]
+    every = [_payment(p, withdrawal) for p in (result.payments if result is not None else [])]
+    payments = [p for p in every if full or p.participant_id == caller_id]
+    sellers = [p for p in every if p.role == "seller"]
+    received = sum(p.amount_eur + p.uplift_eur for p in sellers)
+    paid = -sum(p.amount_eur for p in every if p.role == "buyer")
+    totals = full and result is not None and result.budget_balance_eur is not None
     return MarketResults(
         session_id=stored.session_id,
         zone_id=stored.zone_id,
@@ -164,7 +215,11 @@ def market_results(
         method=ClearingMethod(result.method) if result is not None else None,
         payment_rule=stored.payment_rule,
         objective_eur=result.objective_eur if full and result is not None else None,
-        budget_balance_eur=result.budget_balance_eur if full and result is not None else None,
+        budget_balance_eur=paid - received if totals else None,
+        buyers_paid_eur=paid if totals else None,
+        sellers_received_eur=received if totals else None,
+        moved_to_tso_eur=sum(p.moved_to_tso_eur for p in sellers) if totals else None,
+        tso_paid_eur=sum(p.tso_amount_eur for p in sellers) if totals else None,
         all_offers_paid_at_least_price=(
             result.all_offers_paid_at_least_price if result is not None else None
         ),
@@ -198,4 +253,24 @@ def market_results(
             ResultFinding(code=f.code, severity=f.severity, element=f.element, message=f.message)
             for f in (result.findings if full and result is not None else [])
         ],
+    )
+
+
+def _payment(p: Payment, withdrawal: Withdrawal) -> ParticipantPayment:
+    # Only sellers' offer-periods move to the TSO; a participant that also buys has a buyer
+    # payment of its own, which stays as the clearing settled it.
+    amount, uplift, tso = p.amount_eur, p.uplift_eur, 0.0
+    if p.role == "seller":
+        amount -= withdrawal.amount_eur.get(p.participant_id, 0.0)
+        uplift -= withdrawal.uplift_eur.get(p.participant_id, 0.0)
+        tso = withdrawal.tso_eur.get(p.participant_id, 0.0)
+    return ParticipantPayment(
+        participant_id=p.participant_id,
+        role=p.role,
+        amount_eur=amount,
+        bid_value_eur=p.bid_value_eur,
+        uplift_eur=uplift,
+        moved_to_tso_eur=(p.amount_eur - amount) + (p.uplift_eur - uplift),
+        tso_amount_eur=tso,
+        total_eur=amount + uplift + tso,
     )

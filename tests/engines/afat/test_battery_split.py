@@ -1,5 +1,8 @@
-"""The battery column-generation solver (`battery_split`): the single LP's optimum, exact
-battery schedules recovered from the proposals, and the hand-solved battery case."""
+"""The solvers that treat batteries apart from the single LP (`battery_split`: batteries priced
+by column generation; `storage_window`: batteries reduced to the request's window with exact SoC
+value functions; `prosumer_columns`: every prosumer block priced by column generation, batteries
+by the SoC dynamic programme): the single LP's optimum, battery schedules that keep their
+constraints, and the hand-solved battery case."""
 
 from __future__ import annotations
 
@@ -25,22 +28,32 @@ def run(data: AggregationInput, solver: str) -> AggregationResult:
     return result
 
 
-@pytest.fixture(scope="module")
-def both() -> tuple[AggregationInput, AggregationResult, AggregationResult]:
+SOLVERS = {
+    "battery_split": "battery pricing rounds",
+    "storage_window": "optimal",
+    "prosumer_columns": "pricing rounds",
+}
+
+
+@pytest.fixture(scope="module", params=sorted(SOLVERS))
+def both(
+    request: pytest.FixtureRequest,
+) -> tuple[AggregationInput, AggregationResult, AggregationResult]:
     data = evening_request(300, seed=11, volume_mw=0.12, offer_steps=5)
     # The sample's sinusoidal price repeats values (hours t and 12 - t), so the baseline has
     # ties (a battery may charge in either hour) and welfare, measured against the baseline,
     # would depend on how a solver breaks them. A small ramp makes the baseline unique.
     energy = [p + 0.37 * t for t, p in enumerate(data.energy_price_eur_per_mwh)]
     data = msgspec.structs.replace(data, energy_price_eur_per_mwh=energy)
-    return data, run(data, "single_lp"), run(data, "battery_split")
+    return data, run(data, "single_lp"), run(data, request.param)
 
 
 def test_same_optimum_as_the_single_lp(
     both: tuple[AggregationInput, AggregationResult, AggregationResult],
+    request: pytest.FixtureRequest,
 ) -> None:
     data, single, split = both
-    assert "battery pricing rounds" in split.condition
+    assert SOLVERS[request.node.callspec.params["both"]] in split.condition
     assert split.baseline_mw == pytest.approx(single.baseline_mw, abs=1e-9)
     assert split.social_welfare_eur == pytest.approx(single.social_welfare_eur, rel=1e-6)
     asked = [t for t, v in enumerate(data.request.volume_mw) if v > 0]
@@ -99,10 +112,11 @@ def test_recovered_battery_schedules_keep_their_constraints(
     assert batteries > 20
 
 
-def test_battery_known_optimum_by_column_generation() -> None:
+@pytest.mark.parametrize("solver", sorted(SOLVERS))
+def test_battery_known_optimum_by_each_solver(solver: str) -> None:
     """The hand-solved case of `test_aggregation.test_battery_known_optimum`: discharge 3 kW
     in slot 2, recharge 3 / 0.81 kWh in the last slot."""
-    result = run(battery_case(), "battery_split")
+    result = run(battery_case(), solver)
     extra = 3 / 0.81 - 3
     assert result.flexibility_revenue_eur == pytest.approx(0.3)
     assert result.energy_cost_change_eur == pytest.approx(extra * 0.05)
