@@ -10,10 +10,13 @@ prosumer's assets and preferences and solves the portfolio's LP.
    theta_{k-1} and theta_k times the buyer's price; pay-as-bid payment of all steps therefore
    equals the portfolio's cost of the response (plus the markup).
 
-Two exact solvers behind one seam, cross-checked in the tests: one LP of the whole portfolio
-(`single_lp`, the faster up to about a thousand prosumers), or the same LP by
-Dantzig-Wolfe decomposition over chunks of prosumers (`decomposed`: the aggregator only sends
-prices to the chunks, which answer with schedules).
+Exact solvers behind one seam, cross-checked in the tests: one LP of the whole portfolio
+(`single_lp`); the same LP with each battery reduced to the request's window by exact value
+functions of its state of charge (`storage_window`, the fastest up to about a thousand
+prosumers); Dantzig-Wolfe with one block per prosumer's devices and per battery
+(`prosumer_columns`, the large-portfolio solver); batteries priced by column generation next to
+the explicit non-storage LP (`battery_split`); or Dantzig-Wolfe over chunks of prosumers
+(`decomposed`: the aggregator only sends prices to the chunks, which answer with schedules).
 """
 
 from __future__ import annotations
@@ -37,11 +40,10 @@ from engines.base import ProgressFn
 
 _EPS_KW = 1e-6
 # Measured (bench/afat_aggregation.py, 2 shared cores, evening request with a binding volume,
-# 5 offer steps): 1,000 prosumers take 8.2 s as one LP and 8.8 s with `battery_split`; at 3,000
-# the single LP's response alone takes 27 s, `battery_split` the whole run 29 s; `decomposed`
-# (chunk-level Dantzig-Wolfe) took about 280 s at 10,000, where `battery_split`'s master grew
-# slower each round and did not finish in a comparable time: `auto` uses `decomposed` there.
-_SINGLE_LP_UP_TO = 1000
+# 5 offer steps; single_lp / storage_window / prosumer_columns): 1,000 prosumers 4.9 / 1.9 /
+# 4.4 s, 3,000 prosumers 40.7 / 19.8 / 14.9 s, 10,000 prosumers 84.2 s with prosumer_columns
+# (battery_split did not finish in comparable time there, decomposed took 283 s).
+_WINDOW_UP_TO = 1000
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,7 @@ def aggregate_centralised(data: AggregationInput, progress: ProgressFn) -> Aggre
     progress(0.02, "building the portfolio LP")
     choice = data.options.centralised_solver
     if choice == "auto":
-        choice = "single_lp" if len(data.prosumers) <= _SINGLE_LP_UP_TO else "storage_window"
+        choice = "storage_window" if len(data.prosumers) <= _WINDOW_UP_TO else "prosumer_columns"
     solver: PortfolioSolver
     if choice == "prosumer_columns":
         solver = Columns(data, terms)

@@ -64,11 +64,13 @@ class AggregationOptions(_In, frozen=True, kw_only=True, forbid_unknown_fields=T
         ],
         msgspec.Meta(
             description=(
-                "All exact: one LP of the portfolio; storage_window (non-storage devices in one "
-                "presolved LP, each battery reduced to the request's window with exact value "
-                "functions of its state of charge outside it); battery_split (batteries priced "
-                "by column generation); or Dantzig-Wolfe over chunks of prosumers. auto picks "
-                "the single LP up to 1,000 prosumers, storage_window above"
+                "All exact: single_lp (one LP of the portfolio); storage_window (each battery "
+                "reduced to the request's window with exact value functions of its state of "
+                "charge outside it); prosumer_columns (Dantzig-Wolfe, one block per prosumer's "
+                "devices and per battery); battery_split (batteries priced by column generation "
+                "next to the non-storage LP); decomposed (Dantzig-Wolfe over chunks of "
+                "prosumers). auto picks storage_window up to 1,000 prosumers, prosumer_columns "
+                "above"
             )
         ),
     ] = "auto"

@@ -58,7 +58,11 @@ def test_battery_known_optimum() -> None:
     assert result.discomfort_eur == pytest.approx(0.06)
     assert result.social_welfare_eur == pytest.approx(0.3 - extra * 0.05 - 0.06)
     (schedule,) = result.optimal_prosumption_schedules
-    assert schedule.battery_soc_kwh == pytest.approx([5, 5, 5 - 3 / 0.9, 5], abs=1e-4)
+    # The energy price is flat, so recharging before or after the event is a tie (solvers
+    # break it apart); the event slot and the final SoC are not.
+    soc = schedule.battery_soc_kwh
+    assert soc[2] - soc[1] == pytest.approx(-3 / 0.9, abs=1e-4)
+    assert soc[3] == pytest.approx(5, abs=1e-4)
     # One step at the exact marginal cost per MWh: extra energy and wear per MWh sold.
     (step,) = result.offer_steps
     assert step.p_mw == pytest.approx(0.003)
