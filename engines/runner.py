@@ -36,7 +36,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError
 
 from engines import problems
 from engines.base import AnyEngine
@@ -61,6 +61,7 @@ _REQUEST = msgspec.json.Decoder(JobRequest)
 _EVENT = msgspec.json.Decoder(JobEvent)
 _ENCODER = msgspec.json.Encoder()
 # Errors of a NATS link that is reconnecting: worth a retry, not a crash of the worker.
+_WRONG_LAST_SEQUENCE = 10071  # JetStream: the subject has a newer message than expected
 _TRANSIENT = (nats.errors.TimeoutError, nats.errors.ConnectionClosedError, TimeoutError, OSError)
 
 
@@ -263,7 +264,7 @@ class EngineRunner:
         cancelled: asyncio.Event,
     ) -> None:
         job_id = request.job_id
-        await self._publish(
+        last_sequence = await self._publish(
             JobRunning(
                 job_id=job_id,
                 at=_now(),
@@ -289,12 +290,14 @@ class EngineRunner:
                 await asyncio.wait(
                     {work, cancel}, timeout=0.25 if sent else 0.02, return_when="FIRST_COMPLETED"
                 )
-                if latest and not work.done():
+                if latest and not work.done() and last_sequence is not None:
                     # Only the newest progress is worth an event; older ones are stale now.
                     fraction, stage = latest[-1]
                     latest.clear()
                     sent += 1
-                    await self._publish(
+                    # Conditional on being the job's last event: once a cancel is stored (even
+                    # if not yet delivered here) no progress may follow it.
+                    last_sequence = await self._publish(
                         JobRunning(
                             job_id=job_id,
                             at=_now(),
@@ -304,6 +307,7 @@ class EngineRunner:
                             attempt=attempt,
                         ),
                         f"{job_id}.running.{attempt}.{sent}",
+                        after_sequence=last_sequence,
                     )
                 if time.monotonic() - last_beat >= heartbeat_s:
                     # Long jobs: tell JetStream we are alive so it does not redeliver.
@@ -384,16 +388,29 @@ class EngineRunner:
             return None
         return event
 
-    async def _publish(self, event: JobEvent, msg_id: str) -> None:
-        """Publish and wait for JetStream's ack; a few retries ride out a reconnect."""
+    async def _publish(
+        self, event: JobEvent, msg_id: str, *, after_sequence: int | None = None
+    ) -> int | None:
+        """Publish and wait for JetStream's ack; a few retries ride out a reconnect. Returns the
+        event's sequence on the job's subject. With `after_sequence` the event is only stored if
+        nothing else was written to the job's events since that sequence (JetStream checks it):
+        None when something was, e.g. a cancel this runner has not received yet."""
         payload = _ENCODER.encode(event)
+        headers = {"Nats-Msg-Id": msg_id}
+        if after_sequence is not None:
+            headers["Nats-Expected-Last-Subject-Sequence"] = str(after_sequence)
         for delay in (0.2, 0.5, 1.0, 2.0, 0.0):
             try:
-                await self._js.publish(
-                    subjects.job_events(event.job_id), payload, headers={"Nats-Msg-Id": msg_id}
+                ack = await self._js.publish(
+                    subjects.job_events(event.job_id), payload, headers=headers
                 )
-                return
+                return int(ack.seq)
+            except APIError as exc:
+                if after_sequence is not None and exc.err_code == _WRONG_LAST_SEQUENCE:
+                    return None
+                raise
             except _TRANSIENT:
                 if not delay:
                     raise
                 await asyncio.sleep(delay)
+        return None

@@ -10,8 +10,8 @@ with the batteries' SoC chains (`single_lp`, `storage_window`) or with battery p
 to the explicit non-storage LP (`battery_split`), needs minutes of simplex iterations. So here
 the master holds no device at all: per block a convex combination of the schedules it proposed
 (a convexity row each, which lets the master combine prosumers individually: about 40 rounds
-for the 10,000-household response, where chunk-level blocks needed 60-100), the aggregate prosumption `P_t` with the request's price and bounds, and
-the balance rows. Each round prices every block at the master's balance duals: one warm-started
+for the 10,000-household response, where chunk-level blocks needed 60-100), the aggregate
+prosumption `P_t` with the request's price and bounds, and the balance rows. Each round prices every block at the master's balance duals: one warm-started
 LP for all non-storage devices (separable per prosumer once `P_t` is free) and one vectorised
 dynamic programme for all batteries. The loop stops when no block has a proposal of negative
 reduced cost, i.e. the master's optimum is the LP's optimum; the schedules are the convex
@@ -19,8 +19,9 @@ combinations of the proposals, so the primal solution is exact too.
 
 Proposals are kept across solves (baseline, response, offer levels), so later solves start from
 a rich master; nonbasic proposals at least three rounds old and far from entering are pruned
-from the master (each simplex iteration prices every column). Artificial columns with a large cost keep the master feasible while proposals
-are missing; an optimum that still uses them means the bounds cannot be met (infeasible).
+from the master (each simplex iteration prices every column). Artificial columns with a large
+cost keep the master feasible while proposals are missing; an optimum that still uses them means
+the bounds cannot be met (infeasible).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from engines.afat.highs import HighsSession, SolveStatus
 from engines.afat.lp import FloatArray, IntArray, Readout, build
 from engines.afat.portfolio import Prosumer
 from engines.afat.reduction import Reduced, reduce
-from engines.afat.soc_value import Schedule, best_response
+from engines.afat.soc_value import Schedule, WindowedResponse
 from engines.afat.storage_window import battery_arrays
 
 _MAX_ROUNDS = 200
@@ -111,6 +112,15 @@ class ProsumerColumns:
         ]
         self.plain = build(plain, slots, slot_hours, energy_price_eur_per_mwh, self.requested)
         self.owners, self.bat = battery_arrays(prosumers)
+        # Only the request's window changes price between pricing rounds: the batteries'
+        # value functions before and after it are computed once.
+        self._batteries = WindowedResponse.of(
+            self.bat,
+            self.price_kwh,
+            slot_hours,
+            int(self.requested.min()),
+            int(self.requested.max()),
+        )
         self.reduced: Reduced | None = None
         self._session: HighsSession | None = None
         self._master: highspy.Highs | None = None
@@ -279,7 +289,7 @@ class ProsumerColumns:
         )
         prices = self.price_kwh.copy()
         prices[self.requested] += y / self.dt
-        schedule, _ = best_response(self.bat, prices, self.dt)
+        schedule = self._batteries.respond(prices[self._batteries.first : self._batteries.last + 1])
         net = schedule.charge_kw - schedule.discharge_kw
         battery_cost = (net @ self.price_kwh) * self.dt + (
             schedule.discharge_kw.sum(axis=1) * self.dt * self.bat.wear_eur_per_kwh

@@ -285,3 +285,83 @@ def best_response(
     s_end = np.clip(np.maximum(f.x0 + descending, lo), f.x0, f.x1)
     schedule = backtrack_before(v, b, dt, s_end)
     return schedule, f.value(s_end)
+
+
+def _values_at(f: PwlFunctions, points: FloatArray) -> FloatArray:
+    """f at several points per function (n x m points within each domain)."""
+    start = np.cumsum(f.lengths, axis=1) - f.lengths
+    offset = points[:, :, None] - f.x0[:, None, None] - start[:, None, :]
+    used = np.clip(offset, 0.0, f.lengths[:, None, :])
+    return np.asarray(f.f0[:, None] + (used * f.slopes[:, None, :]).sum(axis=2), dtype=np.float64)
+
+
+def _minimise_sum(a: PwlFunctions, b: PwlFunctions) -> FloatArray:
+    """Per row, a point minimising a(s) + b(s) over both domains: the sum of two convex
+    piecewise-linear functions is smallest at one of their breakpoints."""
+    lo = np.maximum(a.x0, b.x0)
+    hi = np.maximum(np.minimum(a.x1, b.x1), lo)
+    points = np.hstack(
+        [
+            a.x0[:, None] + np.cumsum(np.hstack([np.zeros((len(lo), 1)), a.lengths]), axis=1),
+            b.x0[:, None] + np.cumsum(np.hstack([np.zeros((len(lo), 1)), b.lengths]), axis=1),
+        ]
+    )
+    points = np.clip(points, lo[:, None], hi[:, None])
+    total = _values_at(a, points) + _values_at(b, points)
+    best = np.argmin(total, axis=1)
+    return np.asarray(points[np.arange(len(lo)), best], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class WindowedResponse:
+    """Best responses when only the slots first..last change price between calls: the value
+    functions before and after them are computed once, each call runs the dynamic programme
+    over the window alone (a sixth of the horizon for an evening request)."""
+
+    batteries: BatteryArrays
+    dt: float
+    first: int
+    last: int
+    before: ValueFunction
+    after: ValueFunction
+
+    @classmethod
+    def of(
+        cls, b: BatteryArrays, price_eur_per_kwh: FloatArray, dt: float, first: int, last: int
+    ) -> WindowedResponse:
+        slots = len(price_eur_per_kwh)
+        return cls(
+            b,
+            dt,
+            first,
+            last,
+            before_window(b, price_eur_per_kwh, dt, first),
+            after_window(b, price_eur_per_kwh, dt, last, slots),
+        )
+
+    def respond(self, window_price_eur_per_kwh: FloatArray) -> Schedule:
+        """Every battery's cheapest full-horizon schedule when the window's slots cost
+        `window_price_eur_per_kwh` (one price per slot first..last)."""
+        b, dt = self.batteries, self.dt
+        g, e = b.discharge_kwh(dt), b.charge_kwh(dt)
+        f = self.before.function
+        steps: list[_Step] = []
+        for price in window_price_eur_per_kwh:
+            sd, sc = b.discharge_slope(float(price)), b.charge_slope(float(price))
+            f, record = _step(f, -g, -sd * g, (g, sd), (e, sc), b.soc_min, b.soc_max)
+            steps.append(record)
+        window = ValueFunction(f, list(range(self.first, self.last + 1)), steps)
+        s_end = _minimise_sum(f, self.after.function)
+        middle = backtrack_before(window, b, dt, s_end)
+        s_start = (
+            middle.soc_kwh[:, 0]
+            - b.eta_charge * dt * middle.charge_kw[:, 0]
+            + dt / b.eta_discharge * middle.discharge_kw[:, 0]
+        )
+        head = backtrack_before(self.before, b, dt, s_start)
+        tail = backtrack_after(self.after, b, dt, s_end)
+        return Schedule(
+            charge_kw=np.hstack([head.charge_kw, middle.charge_kw, tail.charge_kw]),
+            discharge_kw=np.hstack([head.discharge_kw, middle.discharge_kw, tail.discharge_kw]),
+            soc_kwh=np.hstack([head.soc_kwh, middle.soc_kwh, tail.soc_kwh]),
+        )

@@ -10,6 +10,7 @@ from scipy.optimize import linprog
 
 from engines.afat.soc_value import (
     BatteryArrays,
+    WindowedResponse,
     after_window,
     backtrack_after,
     backtrack_before,
@@ -145,3 +146,27 @@ def test_best_response_is_the_lp_optimum(case: tuple[BatteryArrays, np.ndarray])
     assert schedule_cost(b, schedule.charge_kw, schedule.discharge_kw, price) == pytest.approx(
         cost, abs=1e-9
     )
+
+
+@pytest.mark.parametrize(("first", "last"), [(9, 14), (0, 5), (18, SLOTS - 1), (0, SLOTS - 1)])
+def test_windowed_response_equals_the_whole_horizon_one(
+    case: tuple[BatteryArrays, np.ndarray], first: int, last: int
+) -> None:
+    """Only the window's prices change between calls: its answers cost what the whole-horizon
+    dynamic programme's do (schedules may differ where costs tie) and keep every bound."""
+    b, price = case
+    windowed = WindowedResponse.of(b, price, DT, first, last)
+    rng = np.random.default_rng(first * 100 + last)
+    for _ in range(3):
+        window = price[first : last + 1] + rng.uniform(-0.05, 0.3, last - first + 1)
+        full = price.copy()
+        full[first : last + 1] = window
+        schedule = windowed.respond(window)
+        _, cost = best_response(b, full, DT)
+        assert_feasible(
+            b, b.soc_initial, schedule.charge_kw, schedule.discharge_kw, schedule.soc_kwh
+        )
+        assert (schedule.soc_kwh[:, -1] >= np.maximum(b.soc_min, b.soc_final) - 1e-9).all()
+        assert schedule_cost(b, schedule.charge_kw, schedule.discharge_kw, full) == pytest.approx(
+            cost, abs=1e-9
+        )
