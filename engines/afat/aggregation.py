@@ -103,94 +103,57 @@ class SingleLp:
         return Readout.of(self.lp, self._x)
 
 
-class BatterySplit:
-    def __init__(self, data: AggregationInput, terms: RequestTerms) -> None:
-        self.split = StorageSplit(
-            data.prosumers,
-            data.slots,
-            data.slot_hours,
-            terms.energy_price_eur_per_mwh,
-            terms.requested,
-            data.options.chunk_prosumers,
-            data.options.time_limit_s,
-        )
+class _SplitSolution(Protocol):
+    @property
+    def status(self) -> SolveStatus: ...
+    @property
+    def condition(self) -> str: ...
+    @property
+    def device_cost_eur(self) -> float: ...
+    @property
+    def p_kw(self) -> FloatArray: ...
+    @property
+    def duals(self) -> FloatArray: ...
+    @property
+    def rounds(self) -> int: ...
+
+
+class _DeviceCostSolver(Protocol):
+    """The storage solvers' common face: the baseline with its device cost, then solves
+    reporting the portfolio's device cost (not yet relative to the baseline)."""
+
+    def baseline(self) -> tuple[SolveStatus, str, Readout, float]: ...
+
+    def solve(self, p_cost: FloatArray, lower: FloatArray, upper: FloatArray) -> _SplitSolution: ...
+
+    def readout(self) -> Readout: ...
+
+
+class AgainstBaseline:
+    """A `_DeviceCostSolver` as a `PortfolioSolver`: costs relative to the baseline, and the
+    pricing rounds in the condition when the solver counts them (`rounds_of`)."""
+
+    def __init__(self, inner: _DeviceCostSolver, rounds_of: str | None) -> None:
+        self.inner = inner
+        self.rounds_of = rounds_of
         self._base_cost = 0.0
 
     def baseline(self) -> tuple[SolveStatus, str, Readout]:
-        status, condition, readout, cost = self.split.baseline()
+        status, condition, readout, cost = self.inner.baseline()
         self._base_cost = cost
         return status, condition, readout
 
     def solve(self, p_cost: FloatArray, lower: FloatArray, upper: FloatArray) -> Level:
-        sol = self.split.solve(p_cost, lower, upper)
+        sol = self.inner.solve(p_cost, lower, upper)
+        condition = sol.condition
+        if self.rounds_of is not None:
+            condition = f"{sol.condition} after {sol.rounds} {self.rounds_of} rounds"
         return Level(
-            sol.status,
-            f"{sol.condition} after {sol.rounds} battery pricing rounds",
-            sol.p_kw,
-            sol.device_cost_eur - self._base_cost,
-            sol.duals,
+            sol.status, condition, sol.p_kw, sol.device_cost_eur - self._base_cost, sol.duals
         )
 
     def readout(self) -> Readout:
-        return self.split.readout()
-
-
-class WindowedStorage:
-    def __init__(self, data: AggregationInput, terms: RequestTerms) -> None:
-        self.window = StorageWindow(
-            data.prosumers,
-            data.slots,
-            data.slot_hours,
-            terms.energy_price_eur_per_mwh,
-            terms.requested,
-            data.options.time_limit_s,
-        )
-        self._base_cost = 0.0
-
-    def baseline(self) -> tuple[SolveStatus, str, Readout]:
-        status, condition, readout, cost = self.window.baseline()
-        self._base_cost = cost
-        return status, condition, readout
-
-    def solve(self, p_cost: FloatArray, lower: FloatArray, upper: FloatArray) -> Level:
-        sol = self.window.solve(p_cost, lower, upper)
-        return Level(
-            sol.status, sol.condition, sol.p_kw, sol.device_cost_eur - self._base_cost, sol.duals
-        )
-
-    def readout(self) -> Readout:
-        return self.window.readout()
-
-
-class Columns:
-    def __init__(self, data: AggregationInput, terms: RequestTerms) -> None:
-        self.columns = ProsumerColumns(
-            data.prosumers,
-            data.slots,
-            data.slot_hours,
-            terms.energy_price_eur_per_mwh,
-            terms.requested,
-            data.options.time_limit_s,
-        )
-        self._base_cost = 0.0
-
-    def baseline(self) -> tuple[SolveStatus, str, Readout]:
-        status, condition, readout, cost = self.columns.baseline()
-        self._base_cost = cost
-        return status, condition, readout
-
-    def solve(self, p_cost: FloatArray, lower: FloatArray, upper: FloatArray) -> Level:
-        sol = self.columns.solve(p_cost, lower, upper)
-        return Level(
-            sol.status,
-            f"{sol.condition} after {sol.rounds} pricing rounds",
-            sol.p_kw,
-            sol.device_cost_eur - self._base_cost,
-            sol.duals,
-        )
-
-    def readout(self) -> Readout:
-        return self.columns.readout()
+        return self.inner.readout()
 
 
 class Decomposed:
@@ -236,12 +199,20 @@ def aggregate_centralised(data: AggregationInput, progress: ProgressFn) -> Aggre
     if choice == "auto":
         choice = "storage_window" if len(data.prosumers) <= _WINDOW_UP_TO else "prosumer_columns"
     solver: PortfolioSolver
+    args = (
+        data.prosumers,
+        data.slots,
+        data.slot_hours,
+        terms.energy_price_eur_per_mwh,
+        terms.requested,
+    )
     if choice == "prosumer_columns":
-        solver = Columns(data, terms)
+        solver = AgainstBaseline(ProsumerColumns(*args, data.options.time_limit_s), "pricing")
     elif choice == "storage_window":
-        solver = WindowedStorage(data, terms)
+        solver = AgainstBaseline(StorageWindow(*args, data.options.time_limit_s), None)
     elif choice == "battery_split":
-        solver = BatterySplit(data, terms)
+        split = StorageSplit(*args, data.options.chunk_prosumers, data.options.time_limit_s)
+        solver = AgainstBaseline(split, "battery pricing")
     elif choice == "decomposed" and len(data.prosumers) > data.options.chunk_prosumers:
         solver = Decomposed(data, terms)
     else:

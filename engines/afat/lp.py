@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import msgspec
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
@@ -236,6 +237,21 @@ def build(
                     col = b.cols(i, price / 1000 * dt, 0.0, share * demand[t], len(t))
                     b.contributes(i, t, col, -1.0, "curtailed_kw")
     return _finish(b, np.asarray(energy_price_eur_per_mwh, dtype=np.float64), coupled_slots)
+
+
+def build_without_batteries(
+    prosumers: list[Prosumer],
+    slots: int,
+    slot_hours: float,
+    energy_price_eur_per_mwh: FloatArray,
+    coupled_slots: IntArray,
+) -> PortfolioLp:
+    """The portfolio LP of every device but the batteries (the solvers that treat batteries
+    apart: `storage_split`, `storage_window`, `prosumer_columns`)."""
+    plain = [
+        p if p.battery is None else msgspec.structs.replace(p, battery=None) for p in prosumers
+    ]
+    return build(plain, slots, slot_hours, energy_price_eur_per_mwh, coupled_slots)
 
 
 def _pv(b: _Builder, i: int, forecast: FloatArray, curtailable: bool) -> None:

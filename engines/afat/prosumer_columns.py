@@ -29,12 +29,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import highspy
-import msgspec
 import numpy as np
 import scipy.sparse as sp
 
 from engines.afat.highs import HighsSession, SolveStatus
-from engines.afat.lp import FloatArray, IntArray, Readout, build
+from engines.afat.lp import FloatArray, IntArray, Readout, build_without_batteries
 from engines.afat.portfolio import Prosumer
 from engines.afat.reduction import Reduced, reduce
 from engines.afat.soc_value import Schedule, WindowedResponse
@@ -107,10 +106,9 @@ class ProsumerColumns:
         self.dt = slot_hours
         self.price_kwh = np.asarray(energy_price_eur_per_mwh, dtype=np.float64) / 1000
         self.time_limit_s = time_limit_s
-        plain = [
-            p if p.battery is None else msgspec.structs.replace(p, battery=None) for p in prosumers
-        ]
-        self.plain = build(plain, slots, slot_hours, energy_price_eur_per_mwh, self.requested)
+        self.plain = build_without_batteries(
+            prosumers, slots, slot_hours, energy_price_eur_per_mwh, self.requested
+        )
         self.owners, self.bat = battery_arrays(prosumers)
         # Only the request's window changes price between pricing rounds: the batteries'
         # value functions before and after it are computed once.

@@ -22,11 +22,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import highspy
-import msgspec
 import numpy as np
 
 from engines.afat.highs import HighsSession, SolveStatus
-from engines.afat.lp import SETPOINTS, FloatArray, IntArray, PortfolioLp, Readout, build
+from engines.afat.lp import (
+    SETPOINTS,
+    FloatArray,
+    IntArray,
+    PortfolioLp,
+    Readout,
+    build,
+    build_without_batteries,
+)
 from engines.afat.portfolio import Prosumer
 from engines.afat.reduction import Reduced, reduce
 
@@ -99,10 +106,9 @@ class StorageSplit:
         self.requested = np.asarray(requested, dtype=np.int64)
         self.n = len(self.requested)
         self.time_limit_s = time_limit_s
-        plain = [
-            p if p.battery is None else msgspec.structs.replace(p, battery=None) for p in prosumers
-        ]
-        self.plain = build(plain, slots, slot_hours, energy_price_eur_per_mwh, self.requested)
+        self.plain = build_without_batteries(
+            prosumers, slots, slot_hours, energy_price_eur_per_mwh, self.requested
+        )
         owners = np.array([i for i, p in enumerate(prosumers) if p.battery is not None])
         zero = [0.0] * slots
         self.chunks: list[_Batteries] = []

@@ -20,12 +20,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import highspy
-import msgspec
 import numpy as np
 import scipy.sparse as sp
 
 from engines.afat.highs import SolveStatus
-from engines.afat.lp import FloatArray, IntArray, PortfolioLp, Readout, build
+from engines.afat.lp import (
+    FloatArray,
+    IntArray,
+    PortfolioLp,
+    Readout,
+    build_without_batteries,
+)
 from engines.afat.portfolio import Prosumer
 from engines.afat.reduction import Reduced, reduce
 from engines.afat.soc_value import (
@@ -67,6 +72,7 @@ class WindowSolution:
     device_cost_eur: float  # energy, discomfort and wear of the whole portfolio
     p_kw: FloatArray  # aggregate prosumption in the requested slots
     duals: FloatArray  # EUR per kW of prosumption per requested slot
+    rounds: int = 1  # one LP solve, no pricing rounds
 
 
 @dataclass(frozen=True)
@@ -100,10 +106,9 @@ class StorageWindow:
         self.dt = slot_hours
         self.price_kwh = np.asarray(energy_price_eur_per_mwh, dtype=np.float64) / 1000
         self.time_limit_s = time_limit_s
-        plain = [
-            p if p.battery is None else msgspec.structs.replace(p, battery=None) for p in prosumers
-        ]
-        self.plain = build(plain, slots, slot_hours, energy_price_eur_per_mwh, self.requested)
+        self.plain = build_without_batteries(
+            prosumers, slots, slot_hours, energy_price_eur_per_mwh, self.requested
+        )
         self.owners, self.bat = battery_arrays(prosumers)
         first, last = int(self.requested.min()), int(self.requested.max())
         self.window = np.arange(first, last + 1)
