@@ -48,6 +48,46 @@ class _Triplets:
         )
 
 
+@dataclass(frozen=True)
+class DeviceLayout:
+    """Which columns and rows belong to which non-storage device: the structure that
+    `engines.afat.plain_response` solves in closed form once the balance rows are priced.
+    A device's columns are consecutive, one per slot of its window in slot order."""
+
+    pv_spill_cols: IntArray  # PV spill per producing slot: a box with no row
+    curtail_cols: IntArray  # curtailable load segments: boxes with no row
+    ev_first_col: IntArray  # per EV: its charging columns start here ...
+    ev_col_count: IntArray  # ... and number this many (its window cut by the horizon)
+    ev_row: IntArray  # per EV: kwh_per_kw * sum(charging) = energy need
+    ev_kwh_per_kw: FloatArray  # per EV: efficiency * slot hours
+    shiftable_first_col: IntArray  # per shiftable load: its power columns start here ...
+    shiftable_col_count: IntArray  # ... and number this many
+    shiftable_row: IntArray  # per shiftable load: sum(power) = preferred energy
+    moved_cols: IntArray  # kW moved away from a preferred slot (only with discomfort > 0)
+    moved_x_col: IntArray  # the power column of that preferred slot
+    moved_row: IntArray  # moved + power >= preferred kW
+
+    @classmethod
+    def of(cls, b: _Builder) -> DeviceLayout:
+        def ints(parts: list[IntArray]) -> IntArray:
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+        return cls(
+            pv_spill_cols=ints(b.pv_spill),
+            curtail_cols=ints(b.curtail),
+            ev_first_col=np.array([e[0] for e in b.ev], dtype=np.int64),
+            ev_col_count=np.array([e[1] for e in b.ev], dtype=np.int64),
+            ev_row=np.array([e[2] for e in b.ev], dtype=np.int64),
+            ev_kwh_per_kw=np.array([e[3] for e in b.ev], dtype=np.float64),
+            shiftable_first_col=np.array([s[0] for s in b.shiftable], dtype=np.int64),
+            shiftable_col_count=np.array([s[1] for s in b.shiftable], dtype=np.int64),
+            shiftable_row=np.array([s[2] for s in b.shiftable], dtype=np.int64),
+            moved_cols=ints(b.moved[0]),
+            moved_x_col=ints(b.moved[1]),
+            moved_row=ints(b.moved[2]),
+        )
+
+
 @dataclass
 class PortfolioLp:
     """The assembled LP plus the maps that turn a solution back into per-prosumer series."""
@@ -69,6 +109,8 @@ class PortfolioLp:
     contribution: sp.csr_matrix  # (users*slots) x cols: a user's prosumption from columns
     setpoints: dict[str, sp.csr_matrix]  # (users*slots) x cols per setpoint series
     soc: sp.csr_matrix  # (users*slots) x cols: battery state of charge at each slot's end
+    # Device structure as `build` laid it out; None for LPs derived from one (`reduction`).
+    devices: DeviceLayout | None = None
 
     def prosumption_kw(self, x: FloatArray) -> FloatArray:
         return self.fixed_kw + np.asarray(self.contribution @ x, dtype=np.float64).reshape(
@@ -133,6 +175,13 @@ class _Builder:
         self.setpoint = {name: _Triplets() for name in SETPOINTS}
         self.soc = _Triplets()
         self.fixed = np.zeros((users, slots))
+        # Device layout (`DeviceLayout`): EVs as (first col, count, row, kWh per kW),
+        # shiftables as (first col, count, row), moved-energy columns as (cols, x cols, rows).
+        self.pv_spill: list[IntArray] = []
+        self.curtail: list[IntArray] = []
+        self.ev: list[tuple[int, int, int, float]] = []
+        self.shiftable: list[tuple[int, int, int]] = []
+        self.moved: tuple[list[IntArray], list[IntArray], list[IntArray]] = ([], [], [])
 
     def cols(
         self,
@@ -214,6 +263,7 @@ def build(
             )
             r = b.rows(ev.energy_need_kwh, ev.energy_need_kwh, 1)
             b.a.add(np.repeat(r, len(t)), e, ev.efficiency * dt)
+            b.ev.append((b.ncols - len(t), len(t), int(r[0]), ev.efficiency * dt))
             b.contributes(i, t, e, 1.0, "ev_kw")
         for s in p.shiftable:
             _shiftable(
@@ -236,6 +286,7 @@ def build(
                 for price in c.discomfort_eur_per_mwh:
                     col = b.cols(i, price / 1000 * dt, 0.0, share * demand[t], len(t))
                     b.contributes(i, t, col, -1.0, "curtailed_kw")
+                    b.curtail.append(col)
     return _finish(b, np.asarray(energy_price_eur_per_mwh, dtype=np.float64), coupled_slots)
 
 
@@ -260,6 +311,7 @@ def _pv(b: _Builder, i: int, forecast: FloatArray, curtailable: bool) -> None:
     if curtailable and len(t):
         col = b.cols(i, 0.0, 0.0, forecast[t], len(t))
         b.contributes(i, t, col, 1.0, "pv_curtailed_kw")
+        b.pv_spill.append(col)
 
 
 def _shiftable(
@@ -280,14 +332,19 @@ def _shiftable(
     total = float(pref.sum())
     r = b.rows(total, total, 1)
     b.a.add(np.repeat(r, len(t)), x, 1.0)
+    b.shiftable.append((b.ncols - len(t), len(t), int(r[0])))
     b.contributes(i, t, x, 1.0, "shiftable_kw")
     # y_t >= pref_t - x_t: the energy moved away from its preferred slot, paid as discomfort.
     tp = np.flatnonzero(pref > 0)
     if len(tp) and discomfort > 0:
         y = b.cols(i, discomfort / 1000 * b.dt, 0.0, np.inf, len(tp))
         ry = b.rows(pref[tp], np.inf, len(tp))
+        paired = x[np.searchsorted(t, tp)]
         b.a.add(ry, y, 1.0)
-        b.a.add(ry, x[np.searchsorted(t, tp)], 1.0)
+        b.a.add(ry, paired, 1.0)
+        b.moved[0].append(y)
+        b.moved[1].append(paired)
+        b.moved[2].append(ry)
 
 
 def _finish(b: _Builder, price: FloatArray, coupled: IntArray) -> PortfolioLp:
@@ -328,4 +385,5 @@ def _finish(b: _Builder, price: FloatArray, coupled: IntArray) -> PortfolioLp:
         contribution=contrib,
         setpoints={k: v.matrix(shape).tocsr() for k, v in b.setpoint.items()},
         soc=b.soc.matrix(shape).tocsr(),
+        devices=DeviceLayout.of(b),
     )
