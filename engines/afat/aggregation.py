@@ -40,10 +40,11 @@ from engines.base import ProgressFn
 
 _EPS_KW = 1e-6
 # Measured (bench/afat_aggregation.py, 2 shared cores, evening request with a binding volume,
-# 5 offer steps; single_lp / storage_window / prosumer_columns): 1,000 prosumers 4.9 / 1.9 /
-# 4.4 s, 3,000 prosumers 40.7 / 19.8 / 14.9 s, 10,000 prosumers 84.2 s with prosumer_columns
-# (battery_split did not finish in comparable time there, decomposed took 283 s).
-_WINDOW_UP_TO = 1000
+# 5 offer steps; storage_window / prosumer_columns): 300 prosumers 0.4 / 1.6 s, 500 0.8 /
+# 1.7 s, 1,000 3.2 / 2.3 s, 2,000 14.8 / 7.1 s, 10,000 prosumers 47.5 s (median of 3) with
+# prosumer_columns (single_lp took 40.7 s at 3,000; battery_split did not finish in comparable
+# time at 10,000, decomposed took 283 s).
+_WINDOW_UP_TO = 700
 
 
 @dataclass(frozen=True)
