@@ -203,7 +203,6 @@ class ProsumerColumns:
             if bound > best_bound:
                 best_bound = bound
                 center = np.where(free, master.p_cost, sol.y)
-
             if sol.artificial_kw <= _ARTIFICIAL_USED_KW:
                 # No artificial in use: the master's objective bounds the optimum from above.
                 gap = sol.objective - best_bound

@@ -129,3 +129,20 @@ def test_battery_known_optimum_by_each_solver(solver: str) -> None:
     assert soc[3] == pytest.approx(5, abs=1e-4)
     (step,) = result.offer_steps
     assert step.price_eur_per_mwh == pytest.approx(50 / 0.81 - 50 + 20, abs=1e-4)
+
+
+def test_prosumer_columns_answers_a_down_request_as_the_single_lp() -> None:
+    """A `down` request prices P_t the other way: the box around the duals and the side the
+    next solve starts on flip with it."""
+    data = evening_request(200, seed=5, volume_mw=0.08, offer_steps=4)
+    energy = [p + 0.37 * t for t, p in enumerate(data.energy_price_eur_per_mwh)]
+    down = msgspec.structs.replace(data.request, direction="down")
+    data = msgspec.structs.replace(data, request=down, energy_price_eur_per_mwh=energy)
+    single, columns = run(data, "single_lp"), run(data, "prosumer_columns")
+    assert "pricing rounds" in columns.condition
+    assert columns.social_welfare_eur == pytest.approx(single.social_welfare_eur, rel=1e-6)
+    assert single.social_welfare_eur > 1.0  # the request is worth answering
+    assert columns.flexibility_mw == pytest.approx(single.flexibility_mw, abs=1e-8)
+    assert [s.cumulative_mw for s in columns.offer_steps] == pytest.approx(
+        [s.cumulative_mw for s in single.offer_steps], abs=1e-6
+    )
