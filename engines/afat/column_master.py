@@ -16,10 +16,11 @@ kept-out proposal of an unsettled block with negative reduced cost, joins the ma
 block) and the master is solved again. When nothing joins, the duals price every stored proposal
 non-negatively: the master is optimal over the whole store, settled blocks included.
 
-Box-step stabilisation: the artificial columns of the balance rows cost `center +- width`, which
-keeps the master's duals within that box around the best Lagrangian point so far; far from it the
-master's duals swing from one extreme to another and pricing them proposes schedules nobody
-needs (measured at 3,000 households: 14 rounds instead of 28).
+Box-step stabilisation (`art_cost`, set by `prosumer_columns`): the artificial columns of the
+balance rows cost `center +- width`, which keeps the master's duals within that box around the
+best Lagrangian point so far; far from it the master's duals swing from one extreme to another
+and pricing them proposes schedules nobody needs (measured at 3,000 households: 14 rounds
+instead of 28).
 """
 
 from __future__ import annotations
