@@ -34,6 +34,7 @@ from engines.afat.prosumer_columns import ProsumerColumns
 from engines.afat.request import RequestTerms
 from engines.afat.result import assemble, failed
 from engines.afat.schema import AggregationInput, AggregationResult, OfferStep
+from engines.afat.split_portfolio import SplitPortfolio
 from engines.afat.storage_split import StorageSplit
 from engines.afat.storage_window import StorageWindow
 from engines.base import ProgressFn
@@ -200,20 +201,24 @@ def aggregate_centralised(data: AggregationInput, progress: ProgressFn) -> Aggre
     if choice == "auto":
         choice = "storage_window" if len(data.prosumers) <= _WINDOW_UP_TO else "prosumer_columns"
     solver: PortfolioSolver
-    args = (
-        data.prosumers,
-        data.slots,
-        data.slot_hours,
-        terms.energy_price_eur_per_mwh,
-        terms.requested,
-    )
+    limit = data.options.time_limit_s
+
+    def split() -> SplitPortfolio:
+        return SplitPortfolio.of(
+            data.prosumers,
+            data.slots,
+            data.slot_hours,
+            terms.energy_price_eur_per_mwh,
+            terms.requested,
+        )
+
     if choice == "prosumer_columns":
-        solver = AgainstBaseline(ProsumerColumns(*args, data.options.time_limit_s), "pricing")
+        solver = AgainstBaseline(ProsumerColumns(split(), limit), "pricing")
     elif choice == "storage_window":
-        solver = AgainstBaseline(StorageWindow(*args, data.options.time_limit_s), None)
+        solver = AgainstBaseline(StorageWindow(split(), limit), None)
     elif choice == "battery_split":
-        split = StorageSplit(*args, data.options.chunk_prosumers, data.options.time_limit_s)
-        solver = AgainstBaseline(split, "battery pricing")
+        batteries = StorageSplit(data.prosumers, split(), data.options.chunk_prosumers, limit)
+        solver = AgainstBaseline(batteries, "battery pricing")
     elif choice == "decomposed" and len(data.prosumers) > data.options.chunk_prosumers:
         solver = Decomposed(data, terms)
     else:

@@ -33,11 +33,10 @@ import scipy.sparse as sp
 
 from engines.afat.column_master import SiftedMaster
 from engines.afat.highs import SolveStatus
-from engines.afat.lp import FloatArray, IntArray, Readout, build_without_batteries
+from engines.afat.lp import FloatArray, IntArray, Readout
 from engines.afat.plain_response import PlainResponse
-from engines.afat.portfolio import Prosumer
 from engines.afat.soc_value import Schedule, WindowedResponse
-from engines.afat.storage_window import battery_arrays
+from engines.afat.split_portfolio import SplitPortfolio
 
 _MAX_ROUNDS = 200
 _GAP = 1e-7  # relative gap between the master and the Lagrangian bound that ends a solve
@@ -87,70 +86,50 @@ class _State:
 class ProsumerColumns:
     """Built once; `solve` may be called repeatedly (baseline, response, offer levels)."""
 
-    def __init__(
-        self,
-        prosumers: list[Prosumer],
-        slots: int,
-        slot_hours: float,
-        energy_price_eur_per_mwh: FloatArray,
-        requested: IntArray,
-        time_limit_s: float,
-    ) -> None:
-        self.requested = np.asarray(requested, dtype=np.int64)
-        self.n = len(self.requested)
-        self.slots = slots
-        self.dt = slot_hours
-        self.price_kwh = np.asarray(energy_price_eur_per_mwh, dtype=np.float64) / 1000
+    def __init__(self, split: SplitPortfolio, time_limit_s: float) -> None:
+        self.split = split
         self.time_limit_s = time_limit_s
-        self.plain = build_without_batteries(
-            prosumers, slots, slot_hours, energy_price_eur_per_mwh, self.requested
-        )
-        self.owners, self.bat = battery_arrays(prosumers)
+        plain, requested, n = split.plain, split.requested, split.n
         # Only the request's window changes price between pricing rounds: the batteries'
         # value functions before and after it are computed once.
         self._batteries = WindowedResponse.of(
-            self.bat,
-            self.price_kwh,
-            slot_hours,
-            int(self.requested.min()),
-            int(self.requested.max()),
+            split.bat, split.price_kwh, split.dt, int(requested.min()), int(requested.max())
         )
-        self._response = PlainResponse.of(self.plain)
+        self._response = PlainResponse.of(plain)
         # Column j's prosumption in requested slot k (what a dual y_k adds to its cost).
-        keys = (np.arange(self.plain.users)[:, None] * slots + self.requested[None, :]).ravel()
-        per_user = self.plain.contribution[keys].tocoo()
+        keys = (np.arange(plain.users)[:, None] * split.slots + requested[None, :]).ravel()
+        per_user = plain.contribution[keys].tocoo()
         self._coupling = sp.csr_matrix(
-            (per_user.data, (per_user.col, per_user.row % self.n)),
-            shape=(len(self.plain.cost), self.n),
+            (per_user.data, (per_user.col, per_user.row % n)), shape=(len(plain.cost), n)
         )
         # Blocks are the users whose devices reach a requested slot; the others' cheapest
         # schedule never depends on the duals.
-        owner = self.plain.owner
+        owner = plain.owner
         self._active = np.unique(owner[self._coupling.getnnz(axis=1) > 0])
-        index = np.full(self.plain.users, -1, dtype=np.int64)
+        index = np.full(plain.users, -1, dtype=np.int64)
         index[self._active] = np.arange(len(self._active))
         self._col_owner = np.where(owner >= 0, index[np.maximum(owner, 0)], -1)
-        active_keys = (self._active[:, None] * slots + self.requested[None, :]).ravel()
-        self._share_map = self.plain.contribution[active_keys].tocsr()
-        self._idle_x = np.zeros(len(self.plain.cost))  # the inactive users' schedule
+        active_keys = (self._active[:, None] * split.slots + requested[None, :]).ravel()
+        self._share_map = plain.contribution[active_keys].tocsr()
+        self._idle_x = np.zeros(len(plain.cost))  # the inactive users' schedule
         self._idle_cost = 0.0
         self._master: SiftedMaster | None = None
         self._state = _State()
-        self._center = np.zeros(self.n)  # the last solve's duals: where the next one starts
-        self._last_p_cost = np.zeros(self.n)
+        self._center = np.zeros(n)  # the last solve's duals: where the next one starts
+        self._last_p_cost = np.zeros(n)
 
     # -- solving ---------------------------------------------------------------------------
 
     def baseline(self) -> tuple[SolveStatus, str, Readout, float]:
         """The schedule with the aggregate free and costless; seeds the master with every
         block's baseline proposal (at zero duals it is already optimal)."""
-        x = self._response.respond(self.plain.cost)
+        x = self._response.respond(self.split.plain.cost)
         idle = self._col_owner < 0
         self._idle_x = np.where(idle, x, 0.0)
-        self._idle_cost = float(self.plain.cost @ self._idle_x)
-        self._build_master(self._price(np.zeros(self.n)))
-        free = np.full(self.n, np.inf)
-        sol = self.solve(np.zeros(self.n), -free, free)
+        self._idle_cost = float(self.split.plain.cost @ self._idle_x)
+        self._build_master(self._price(np.zeros(self.split.n)))
+        free = np.full(self.split.n, np.inf)
+        sol = self.solve(np.zeros(self.split.n), -free, free)
         if sol.status != "optimal":
             return sol.status, sol.condition, self._empty(), 0.0
         return "optimal", sol.condition, self.readout(), sol.device_cost_eur
@@ -159,7 +138,7 @@ class ProsumerColumns:
         self, p_cost: FloatArray, p_lower: FloatArray, p_upper: FloatArray
     ) -> ColumnsSolution:
         master = self._ready()
-        n = self.n
+        n = self.split.n
         master.p_cost = np.asarray(p_cost, dtype=np.float64)
         master.p_lower = np.asarray(p_lower, dtype=np.float64)
         master.p_upper = np.asarray(p_upper, dtype=np.float64)
@@ -234,10 +213,10 @@ class ProsumerColumns:
         w = self._state.weights
         plain_x = self._idle_x.copy()
         mine = self._col_owner >= 0
-        nb = len(self.owners)
-        charge = np.zeros((nb, self.slots))
-        discharge = np.zeros((nb, self.slots))
-        soc = np.zeros((nb, self.slots))
+        nb = len(self.split.owners)
+        charge = np.zeros((nb, self.split.slots))
+        discharge = np.zeros((nb, self.split.slots))
+        soc = np.zeros((nb, self.split.slots))
         for r in self._state.rounds:
             per_user = np.where(r.plain_col >= 0, w[np.maximum(r.plain_col, 0)], 0.0)
             if per_user.any():
@@ -249,14 +228,14 @@ class ProsumerColumns:
                 charge += per_battery[:, None] * schedule.charge_kw
                 discharge += per_battery[:, None] * schedule.discharge_kw
                 soc += per_battery[:, None] * schedule.soc_kwh
-        out = Readout.of(self.plain, plain_x)
+        out = Readout.of(self.split.plain, plain_x)
         if nb:
             battery_kw = charge - discharge
-            wear = (discharge * self.dt).sum(axis=1) * self.bat.wear_eur_per_kwh
-            out.prosumption_kw[self.owners] += battery_kw
-            out.series["battery_kw"][self.owners] += battery_kw
-            out.soc_kwh[self.owners] += soc
-            out.discomfort_eur[self.owners] += wear
+            wear = (discharge * self.split.dt).sum(axis=1) * self.split.bat.wear_eur_per_kwh
+            out.prosumption_kw[self.split.owners] += battery_kw
+            out.series["battery_kw"][self.split.owners] += battery_kw
+            out.soc_kwh[self.split.owners] += soc
+            out.discomfort_eur[self.split.owners] += wear
         return out
 
     # -- internals -------------------------------------------------------------------------
@@ -267,16 +246,16 @@ class ProsumerColumns:
         return self._master
 
     def _empty(self) -> Readout:
-        return Readout.of(self.plain, np.zeros(len(self.plain.cost)))
+        return Readout.of(self.split.plain, np.zeros(len(self.split.plain.cost)))
 
     def _plain_response(self, y: FloatArray) -> FloatArray:
         """The non-storage devices' cheapest schedule (closed form per device) when a kW of
         prosumption in requested slot t costs `y_t` on top of the energy price."""
-        return self._response.respond(self.plain.cost + self._coupling @ y)
+        return self._response.respond(self.split.plain.cost + self._coupling @ y)
 
     def _battery_response(self, y: FloatArray) -> Schedule:
-        prices = self.price_kwh.copy()
-        prices[self.requested] += y / self.dt
+        prices = self.split.price_kwh.copy()
+        prices[self.split.requested] += y / self.split.dt
         return self._batteries.respond(prices[self._batteries.first : self._batteries.last + 1])
 
     def _price(self, y: FloatArray) -> _Pricing:
@@ -286,26 +265,26 @@ class ProsumerColumns:
         mine = self._col_owner >= 0
         plain_cost = np.bincount(
             self._col_owner[mine],
-            weights=(self.plain.cost * x)[mine],
+            weights=(self.split.plain.cost * x)[mine],
             minlength=len(self._active),
         ).astype(np.float64)
         plain_share = np.asarray(self._share_map @ x, dtype=np.float64).reshape(
-            len(self._active), self.n
+            len(self._active), self.split.n
         )
         schedule = self._battery_response(y)
         net = schedule.charge_kw - schedule.discharge_kw
-        battery_cost = (net @ self.price_kwh) * self.dt + (
-            schedule.discharge_kw.sum(axis=1) * self.dt * self.bat.wear_eur_per_kwh
+        battery_cost = (net @ self.split.price_kwh) * self.split.dt + (
+            schedule.discharge_kw.sum(axis=1) * self.split.dt * self.split.bat.wear_eur_per_kwh
         )
-        return _Pricing(y, plain_cost, plain_share, battery_cost, net[:, self.requested])
+        return _Pricing(y, plain_cost, plain_share, battery_cost, net[:, self.split.requested])
 
     def _build_master(self, first: _Pricing) -> None:
         """The master over every active user's and every battery's block, seeded with each
         block's first proposal (which settles it)."""
-        blocks = len(self._active) + len(self.owners)
-        fixed = self.plain.row_lower[self.plain.balance_rows]
-        self._master = SiftedMaster(self.n, blocks, fixed, self.time_limit_s)
-        self._add(first, np.arange(len(self._active)), np.arange(len(self.owners)))
+        blocks = len(self._active) + len(self.split.owners)
+        fixed = self.split.plain.row_lower[self.split.plain.balance_rows]
+        self._master = SiftedMaster(self.split.n, blocks, fixed, self.time_limit_s)
+        self._add(first, np.arange(len(self._active)), np.arange(len(self.split.owners)))
 
     def _add(self, priced: _Pricing, users: IntArray, batteries: IntArray) -> None:
         """Store the given blocks' proposals of this round (block index: active user, then
@@ -319,7 +298,7 @@ class ProsumerColumns:
         )
         plain_col = np.full(na, -1, dtype=np.int64)
         plain_col[users] = index[: len(users)]
-        battery_col = np.full(len(self.owners), -1, dtype=np.int64)
+        battery_col = np.full(len(self.split.owners), -1, dtype=np.int64)
         battery_col[batteries] = index[len(users) :]
         self._state.rounds.append(_Round(priced.y, plain_col, battery_col))
 

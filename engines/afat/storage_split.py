@@ -32,10 +32,10 @@ from engines.afat.lp import (
     PortfolioLp,
     Readout,
     build,
-    build_without_batteries,
 )
 from engines.afat.portfolio import Prosumer
 from engines.afat.reduction import Reduced, reduce
+from engines.afat.split_portfolio import SplitPortfolio
 
 _MAX_ROUNDS = 500
 _REDUCED_COST_TOL = 1e-9  # EUR, relative to a proposal's cost (at least 1 EUR)
@@ -96,21 +96,14 @@ class StorageSplit:
     def __init__(
         self,
         prosumers: list[Prosumer],
-        slots: int,
-        slot_hours: float,
-        energy_price_eur_per_mwh: FloatArray,
-        requested: IntArray,
+        split: SplitPortfolio,
         chunk_batteries: int,
         time_limit_s: float,
     ) -> None:
-        self.requested = np.asarray(requested, dtype=np.int64)
-        self.n = len(self.requested)
+        self.split = split
         self.time_limit_s = time_limit_s
-        self.plain = build_without_batteries(
-            prosumers, slots, slot_hours, energy_price_eur_per_mwh, self.requested
-        )
-        owners = np.array([i for i, p in enumerate(prosumers) if p.battery is not None])
-        zero = [0.0] * slots
+        owners = split.owners
+        zero = [0.0] * split.slots
         self.chunks: list[_Batteries] = []
         for start in range(0, len(owners), chunk_batteries):
             mine = owners[start : start + chunk_batteries]
@@ -119,10 +112,10 @@ class StorageSplit:
                     Prosumer(id=prosumers[i].id, inflexible_kw=zero, battery=prosumers[i].battery)
                     for i in mine
                 ],
-                slots,
-                slot_hours,
-                energy_price_eur_per_mwh,
-                self.requested,
+                split.slots,
+                split.dt,
+                split.price_kwh * 1000,
+                split.requested,
             )
             self.chunks.append(_Batteries(lp, HighsSession(lp, time_limit_s), mine, start))
         self.batteries = len(owners)
@@ -143,18 +136,18 @@ class StorageSplit:
     def baseline(self) -> tuple[SolveStatus, str, Readout, float]:
         """The schedule at zero coupling price; also seeds the master with every battery's
         baseline proposal. Returns the readout and the portfolio's device cost."""
-        status, condition, reduced = reduce(self.plain, self.time_limit_s)
+        status, condition, reduced = reduce(self.split.plain, self.time_limit_s)
         if status != "optimal":
             return status, condition, self._empty_readout(), 0.0
         self.reduced = reduced
-        zero = np.zeros(self.n)
+        zero = np.zeros(self.split.n)
         for c, chunk in enumerate(self.chunks):
-            status, condition, found = chunk.price(zero, self.requested)
+            status, condition, found = chunk.price(zero, self.split.requested)
             if status != "optimal":
                 return status, condition, self._empty_readout(), 0.0
             self._keep(c, np.arange(chunk.lp.users), found)
         self._build_master()
-        free = np.full(self.n, np.inf)
+        free = np.full(self.split.n, np.inf)
         sol = self.solve(zero, -free, free, price_batteries=False)
         if sol.status != "optimal":
             return sol.status, sol.condition, self._empty_readout(), 0.0
@@ -175,9 +168,9 @@ class StorageSplit:
         reduced, h = self._ready()
         lp = reduced.lp
         p_cols = lp.p_cols.astype(np.int32)
-        h.changeColsCost(self.n, p_cols, np.asarray(p_cost, dtype=np.float64))
+        h.changeColsCost(self.split.n, p_cols, np.asarray(p_cost, dtype=np.float64))
         h.changeColsBounds(
-            self.n,
+            self.split.n,
             p_cols,
             np.asarray(p_lower, dtype=np.float64),
             np.asarray(p_upper, dtype=np.float64),
@@ -188,7 +181,7 @@ class StorageSplit:
             rounds += 1
             h.run()
             if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-                zero = np.zeros(self.n)
+                zero = np.zeros(self.split.n)
                 condition = h.modelStatusToString(h.getModelStatus())
                 status: SolveStatus = (
                     "time_limit"
@@ -203,9 +196,9 @@ class StorageSplit:
             added = 0
             if price_batteries and rounds <= _MAX_ROUNDS:
                 for c, chunk in enumerate(self.chunks):
-                    status, condition, found = chunk.price(y, self.requested)
+                    status, condition, found = chunk.price(y, self.split.requested)
                     if status != "optimal":
-                        zero = np.zeros(self.n)
+                        zero = np.zeros(self.split.n)
                         return SplitSolution(status, condition, 0.0, zero, y, rounds)
                     rc = (
                         found.cost
@@ -237,7 +230,7 @@ class StorageSplit:
         """Per-prosumer series of the last `solve`: the plain devices' columns, plus each
         battery's convex combination of its proposals."""
         reduced, _ = self._ready()
-        out = Readout.of(self.plain, reduced.expand(self._plain_x))
+        out = Readout.of(self.split.plain, reduced.expand(self._plain_x))
         if not self.chunks:
             return out
         columns = np.vstack(self._columns)
@@ -357,4 +350,4 @@ class StorageSplit:
         )
 
     def _empty_readout(self) -> Readout:
-        return Readout.of(self.plain, np.zeros(len(self.plain.cost)))
+        return Readout.of(self.split.plain, np.zeros(len(self.split.plain.cost)))

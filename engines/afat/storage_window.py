@@ -29,12 +29,9 @@ from engines.afat.lp import (
     IntArray,
     PortfolioLp,
     Readout,
-    build_without_batteries,
 )
-from engines.afat.portfolio import Prosumer
 from engines.afat.reduction import Reduced, reduce
 from engines.afat.soc_value import (
-    BatteryArrays,
     Schedule,
     ValueFunction,
     after_window,
@@ -42,27 +39,7 @@ from engines.afat.soc_value import (
     backtrack_before,
     before_window,
 )
-
-
-def battery_arrays(prosumers: list[Prosumer]) -> tuple[IntArray, BatteryArrays]:
-    """The indices of prosumers with a battery and their batteries' parameters."""
-    owners = np.array([i for i, p in enumerate(prosumers) if p.battery is not None], dtype=np.int64)
-    bats = [prosumers[i].battery for i in owners]
-
-    def col(f: str) -> FloatArray:
-        return np.array([getattr(b, f) for b in bats], dtype=np.float64)
-
-    return owners, BatteryArrays(
-        soc_initial=col("soc_initial_kwh"),
-        soc_min=col("soc_min_kwh"),
-        soc_max=col("soc_upper_kwh"),
-        soc_final=col("soc_final_kwh"),
-        p_charge=col("p_charge_max_kw"),
-        p_discharge=col("p_discharge_max_kw"),
-        eta_charge=col("efficiency_charge"),
-        eta_discharge=col("efficiency_discharge"),
-        wear_eur_per_kwh=col("degradation_eur_per_mwh") / 1000,
-    )
+from engines.afat.split_portfolio import SplitPortfolio
 
 
 @dataclass(frozen=True)
@@ -91,29 +68,15 @@ class _Columns:
 class StorageWindow:
     """Built once; `solve` may be called repeatedly (baseline, response, offer levels)."""
 
-    def __init__(
-        self,
-        prosumers: list[Prosumer],
-        slots: int,
-        slot_hours: float,
-        energy_price_eur_per_mwh: FloatArray,
-        requested: IntArray,
-        time_limit_s: float,
-    ) -> None:
-        self.requested = np.asarray(requested, dtype=np.int64)
-        self.n = len(self.requested)
-        self.slots = slots
-        self.dt = slot_hours
-        self.price_kwh = np.asarray(energy_price_eur_per_mwh, dtype=np.float64) / 1000
+    def __init__(self, split: SplitPortfolio, time_limit_s: float) -> None:
+        self.split = split
         self.time_limit_s = time_limit_s
-        self.plain = build_without_batteries(
-            prosumers, slots, slot_hours, energy_price_eur_per_mwh, self.requested
-        )
-        self.owners, self.bat = battery_arrays(prosumers)
-        first, last = int(self.requested.min()), int(self.requested.max())
+        first, last = int(split.requested.min()), int(split.requested.max())
         self.window = np.arange(first, last + 1)
-        self.before: ValueFunction = before_window(self.bat, self.price_kwh, slot_hours, first)
-        self.after: ValueFunction = after_window(self.bat, self.price_kwh, slot_hours, last, slots)
+        self.before: ValueFunction = before_window(split.bat, split.price_kwh, split.dt, first)
+        self.after: ValueFunction = after_window(
+            split.bat, split.price_kwh, split.dt, last, split.slots
+        )
         self.reduced: Reduced | None = None
         self._h: highspy.Highs | None = None
         self._cols: _Columns | None = None
@@ -124,13 +87,18 @@ class StorageWindow:
 
     def baseline(self) -> tuple[SolveStatus, str, Readout, float]:
         """The schedule with the aggregate free and costless (no request)."""
-        status, condition, reduced = reduce(self.plain, self.time_limit_s)
+        status, condition, reduced = reduce(self.split.plain, self.time_limit_s)
         if status != "optimal":
-            return status, condition, Readout.of(self.plain, np.zeros(len(self.plain.cost))), 0.0
+            return (
+                status,
+                condition,
+                Readout.of(self.split.plain, np.zeros(len(self.split.plain.cost))),
+                0.0,
+            )
         self.reduced = reduced
         self._build_master(reduced.lp)
-        free = np.full(self.n, np.inf)
-        sol = self.solve(np.zeros(self.n), -free, free)
+        free = np.full(self.split.n, np.inf)
+        sol = self.solve(np.zeros(self.split.n), -free, free)
         if sol.status != "optimal":
             return sol.status, sol.condition, self._empty(), 0.0
         return "optimal", sol.condition, self.readout(), sol.device_cost_eur
@@ -138,16 +106,16 @@ class StorageWindow:
     def solve(self, p_cost: FloatArray, p_lower: FloatArray, p_upper: FloatArray) -> WindowSolution:
         reduced, h = self._ready()
         p_cols = reduced.lp.p_cols.astype(np.int32)
-        h.changeColsCost(self.n, p_cols, np.asarray(p_cost, dtype=np.float64))
+        h.changeColsCost(self.split.n, p_cols, np.asarray(p_cost, dtype=np.float64))
         h.changeColsBounds(
-            self.n,
+            self.split.n,
             p_cols,
             np.asarray(p_lower, dtype=np.float64),
             np.asarray(p_upper, dtype=np.float64),
         )
         h.run()
         model_status = h.getModelStatus()
-        zero = np.zeros(self.n)
+        zero = np.zeros(self.split.n)
         if model_status != highspy.HighsModelStatus.kOptimal:
             status: SolveStatus = (
                 "time_limit" if model_status == highspy.HighsModelStatus.kTimeLimit else "error"
@@ -174,29 +142,29 @@ class StorageWindow:
     def readout(self) -> Readout:
         reduced, _ = self._ready()
         x = self._x
-        out = Readout.of(self.plain, reduced.expand(x[: self._plain_cols]))
-        if len(self.owners) == 0:
+        out = Readout.of(self.split.plain, reduced.expand(x[: self._plain_cols]))
+        if len(self.split.owners) == 0:
             return out
         schedule = self.schedule(x)
         battery_kw = schedule.charge_kw - schedule.discharge_kw
-        wear = (schedule.discharge_kw * self.dt).sum(axis=1) * self.bat.wear_eur_per_kwh
-        out.prosumption_kw[self.owners] += battery_kw
-        out.series["battery_kw"][self.owners] += battery_kw
-        out.soc_kwh[self.owners] += schedule.soc_kwh
-        out.discomfort_eur[self.owners] += wear
+        wear = (schedule.discharge_kw * self.split.dt).sum(axis=1) * self.split.bat.wear_eur_per_kwh
+        out.prosumption_kw[self.split.owners] += battery_kw
+        out.series["battery_kw"][self.split.owners] += battery_kw
+        out.soc_kwh[self.split.owners] += schedule.soc_kwh
+        out.discomfort_eur[self.split.owners] += wear
         return out
 
     def schedule(self, x: FloatArray) -> Schedule:
         """Every battery's full-horizon schedule: the window from the master's columns, the
         rest by backtracking the value functions from the window's edge states."""
         cols = self._columns()
-        nb = len(self.owners)
+        nb = len(self.split.owners)
         s_start = self.before.function.x0 + np.bincount(
             cols.pre_owner, weights=x[cols.pre], minlength=nb
         )
         soc_window = x[cols.soc]
-        head = backtrack_before(self.before, self.bat, self.dt, s_start)
-        tail = backtrack_after(self.after, self.bat, self.dt, soc_window[:, -1])
+        head = backtrack_before(self.before, self.split.bat, self.split.dt, s_start)
+        tail = backtrack_after(self.after, self.split.bat, self.split.dt, soc_window[:, -1])
         return Schedule(
             charge_kw=np.hstack([head.charge_kw, x[cols.charge], tail.charge_kw]),
             discharge_kw=np.hstack([head.discharge_kw, x[cols.discharge], tail.discharge_kw]),
@@ -216,12 +184,12 @@ class StorageWindow:
         return self._cols
 
     def _empty(self) -> Readout:
-        return Readout.of(self.plain, np.zeros(len(self.plain.cost)))
+        return Readout.of(self.split.plain, np.zeros(len(self.split.plain.cost)))
 
     def _build_master(self, lp: PortfolioLp) -> None:
         """The presolved non-storage LP plus every battery's window block."""
-        bat, dt = self.bat, self.dt
-        nb, m = len(self.owners), len(self.window)
+        bat, dt = self.split.bat, self.split.dt
+        nb, m = len(self.split.owners), len(self.window)
         base_cols, base_rows = len(lp.cost), len(lp.row_lower)
         self._plain_cols = base_cols
         # Battery columns: charge, discharge, SoC (nb x m each), then the segment columns.
@@ -235,7 +203,7 @@ class StorageWindow:
         self._cols = _Columns(charge, discharge, soc, pre, pre_owner, post, post_owner)
         ncols = base_cols + 3 * nb * m + len(pre_len) + len(post_len)
 
-        price = np.broadcast_to(self.price_kwh[self.window], (nb, m))
+        price = np.broadcast_to(self.split.price_kwh[self.window], (nb, m))
         wear = np.broadcast_to(bat.wear_eur_per_kwh[:, None], (nb, m))
         cost = np.concatenate(
             [
@@ -248,7 +216,7 @@ class StorageWindow:
             ]
         )
         soc_lower = np.broadcast_to(bat.soc_min[:, None], (nb, m)).copy()
-        if self.window[-1] == self.slots - 1:
+        if self.window[-1] == self.split.slots - 1:
             soc_lower[:, -1] = np.maximum(bat.soc_min, bat.soc_final)
         lower = np.concatenate(
             [
@@ -294,8 +262,8 @@ class StorageWindow:
             add(link, soc[:, -1], 1.0)
             add(link[post_owner], post, -1.0)
         # Balance rows of the requested slots: P_t - (charge - discharge) - ... = fixed.
-        where = np.full(self.slots, -1, dtype=np.int64)
-        where[self.requested] = np.arange(self.n)
+        where = np.full(self.split.slots, -1, dtype=np.int64)
+        where[self.split.requested] = np.arange(self.split.n)
         in_window = where[self.window]
         j = np.flatnonzero(in_window >= 0)
         if len(j):

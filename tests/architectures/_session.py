@@ -22,8 +22,15 @@ OFFERS = 8
 PERIODS = (17, 18, 19, 20)
 
 
-async def cleared(market: Market) -> tuple[Book, str]:
-    """The cleared book and the id of the big down offer (agg, bus 5)."""
+BIG_DOWN_OFFER = {
+    "node_mrid": "cigre-mv-bus-5",
+    "p_down_mw": BIG_DOWN_MW,
+    "price_p_down_eur_per_mwh": 15.0,
+}
+
+
+async def cleared(market: Market, big_offer: dict[str, Any] = BIG_DOWN_OFFER) -> tuple[Book, str]:
+    """The cleared book and the id of the big offer (agg; by default the down offer at bus 5)."""
     for alias, role in (("dso", "dso"), ("agg", "aggregator"), ("esp", "esp"), ("tso", "tso")):
         await market.participant(alias, role)
     zone = await cigre_zone(market, "dso")
@@ -35,9 +42,7 @@ async def cleared(market: Market) -> tuple[Book, str]:
         market.keys["agg"],
         {
             "session_id": book.session_id,
-            "node_mrid": "cigre-mv-bus-5",
-            "p_down_mw": BIG_DOWN_MW,
-            "price_p_down_eur_per_mwh": 15.0,
+            **big_offer,
             "delivery_windows": [evening(book.day)],
             "valid_until": (gate + timedelta(hours=1)).isoformat(),
         },

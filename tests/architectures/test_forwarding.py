@@ -10,37 +10,15 @@ MARI/PICASSO)."""
 
 from __future__ import annotations
 
-import warnings
-
 import pytest
 
 from tests.architectures._session import BIG_DOWN_MW, cleared, settled
-from tests.clearing._market import cigre_zone, open_book
+from tests.clearing._market import cigre_zone, open_book, pandapower_loading
 from tests.market import Market
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("workers")]
 EVENING = (17, 18, 19, 20)
 UP_NEED_MW = 0.4
-
-
-def _pandapower_loading(hour: int, injections: dict[int, float], element: str) -> float:
-    """CIGRE MV at `hour` under the documented profile, with injections (MW, + = generation)."""
-    import pandapower as pp
-    import pandapower.networks as pn
-
-    from gateway.domain.results.profile import LOAD_PROFILE, pv_factor
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        net = pn.create_cigre_network_mv(with_der="pv_wind")
-        net.load["p_mw"] *= LOAD_PROFILE[hour]
-        net.load["q_mvar"] *= LOAD_PROFILE[hour]
-        net.sgen["p_mw"] *= pv_factor(hour)
-        for bus, p_mw in injections.items():
-            pp.create_sgen(net, bus, p_mw=p_mw)
-        pp.runpp(net, numba=False)
-    table, _, idx = element.partition(":")
-    return float(net[f"res_{table}"].loading_percent.at[int(idx)])
 
 
 async def test_unneeded_offers_are_checked_forwarded_activated_and_settled(market: Market) -> None:
@@ -97,9 +75,9 @@ async def test_unneeded_offers_are_checked_forwarded_activated_and_settled(marke
             node = next(o["node_mrid"] for o in results["offers"] if o["offer_id"] == offer_id)
             bus = int(node.removeprefix("cigre-mv-bus-"))
             injections[bus] = injections.get(bus, 0.0) + p
-    assert _pandapower_loading(20, injections, element) <= 100.0 + 0.1
+    assert pandapower_loading(20, injections)[element] <= 100.0 + 0.1
     injections[5] = injections.get(5, 0.0) - BIG_DOWN_MW
-    loaded = _pandapower_loading(20, injections, element)
+    loaded = pandapower_loading(20, injections)[element]
     assert loaded > 100.0
     assert f"{loaded:.1f}%" in down["reason"]
 

@@ -19,14 +19,12 @@ dispatched and nobody has activated yet.
 
 from __future__ import annotations
 
-import warnings
-from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from tests.architectures._session import settled
-from tests.clearing._market import cigre_zone, evening, open_book, wait_decided
+from tests.architectures._session import cleared, settled
+from tests.clearing._market import pandapower_loading
 from tests.market import Market
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("workers")]
@@ -163,42 +161,12 @@ async def _assert_paid_once(
     assert fmo["payments"] == after["payments"]
 
 
-def _loading(hour: int, injections: dict[int, float], element: str) -> float:
-    """pandapower's power flow of CIGRE MV at `hour` (documented profile) with injections."""
-    import pandapower as pp
-    import pandapower.networks as pn
-
-    from gateway.domain.results.profile import LOAD_PROFILE, pv_factor
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        net = pn.create_cigre_network_mv(with_der="pv_wind")
-        net.load["p_mw"] *= LOAD_PROFILE[hour]
-        net.load["q_mvar"] *= LOAD_PROFILE[hour]
-        net.sgen["p_mw"] *= pv_factor(hour)
-        for bus, p_mw in injections.items():
-            pp.create_sgen(net, bus, p_mw=p_mw)
-        pp.runpp(net, numba=False)
-    table, _, idx = element.partition(":")
-    return float(net[f"res_{table}"].loading_percent.at[int(idx)])
-
-
 async def _cleared_with_big(market: Market) -> tuple[str, dict[str, str]]:
-    for alias, role in (("dso", "dso"), ("agg", "aggregator"), ("esp", "esp"), ("tso", "tso")):
-        await market.participant(alias, role)
-    zone = await cigre_zone(market, "dso")
-    book = await open_book(market, zone, upstream_price=60.0)
-    gate = market.clock() + timedelta(hours=1)
-    big = await market.call("POST", "/v1/flex-offers", market.keys["agg"], {
-        "session_id": book.session_id, "node_mrid": "cigre-mv-bus-11", "p_up_mw": BIG_UP_MW,
-        "price_p_up_eur_per_mwh": 100.0, "delivery_windows": [evening(book.day)],
-        "valid_until": (gate + timedelta(hours=1)).isoformat(),
-    })  # fmt: skip
-    assert big.status_code == 201, big.text
-    market.clock.advance(hours=2)
-    session = await wait_decided(market, book.session_id, timeout_s=60)
-    assert session["state"] == "cleared", session
-    return book.session_id, {**book.offers, "big": str(big.json()["id"])}
+    book, big = await cleared(
+        market,
+        {"node_mrid": "cigre-mv-bus-11", "p_up_mw": BIG_UP_MW, "price_p_up_eur_per_mwh": 100.0},
+    )
+    return book.session_id, {**book.offers, "big": big}
 
 
 async def test_locally_dispatched_offers_go_to_the_tso_when_it_pays_more(market: Market) -> None:
@@ -280,9 +248,9 @@ async def test_locally_dispatched_offers_go_to_the_tso_when_it_pays_more(market:
             if tt == t:
                 bus = int(node[offer_id].removeprefix("cigre-mv-bus-"))
                 injections[bus] = injections.get(bus, 0.0) + mw
-        assert _loading(t, injections, element) <= 100.0 + 0.1
+        assert pandapower_loading(t, injections)[element] <= 100.0 + 0.1
         injections[11] += BIG_UP_MW - local[(big, t)]  # its TSO activation replaces its dispatch
-        loaded = _loading(t, injections, element)
+        loaded = pandapower_loading(t, injections)[element]
         assert loaded > 100.0
         assert f"{loaded:.1f}%" in cand["reason"]
         assert cand["activation"]["state"] == "reserved_local"  # still the local market's

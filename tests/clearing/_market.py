@@ -135,6 +135,11 @@ async def wait_decided(market: Market, session_id: str, timeout_s: float = 30.0)
 def pandapower_base_loading(hour: int) -> dict[str, float]:
     """Loading of CIGRE MV's branches at `hour` under the documented profile, by pandapower's
     own power flow (independent of the engine): the reference for the `before` state."""
+    return pandapower_loading(hour, {})
+
+
+def pandapower_loading(hour: int, injections: dict[int, float]) -> dict[str, float]:
+    """`pandapower_base_loading` with extra injections per bus (MW, + = generation)."""
     import pandapower as pp
     import pandapower.networks as pn
 
@@ -146,6 +151,8 @@ def pandapower_base_loading(hour: int) -> dict[str, float]:
         net.load["p_mw"] *= LOAD_PROFILE[hour]
         net.load["q_mvar"] *= LOAD_PROFILE[hour]
         net.sgen["p_mw"] *= pv_factor(hour)
+        for bus, p_mw in injections.items():
+            pp.create_sgen(net, bus, p_mw=p_mw)
         pp.runpp(net, numba=False)
     out = {f"line:{i}": float(v) for i, v in net.res_line.loading_percent.items()}
     out.update({f"trafo:{i}": float(v) for i, v in net.res_trafo.loading_percent.items()})
