@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import msgspec
 from nats.aio.client import Client
@@ -29,6 +30,7 @@ SERVICE_NAME = "flexgrid-market-adapters"
 QUEUE_GROUP = "market-adapters"
 _encoder = msgspec.json.Encoder()
 Handler = Callable[[Request], Awaitable[None]]
+T = TypeVar("T")
 
 
 async def _fail(req: Request, error: MarketError) -> None:
@@ -36,24 +38,43 @@ async def _fail(req: Request, error: MarketError) -> None:
     await req.respond_error(str(problem.status), problem.title, _encoder.encode(problem))
 
 
+async def _answer(
+    req: Request,
+    emulator: str,
+    work: Callable[[], Awaitable[tuple[bytes, dict[str, str] | None]]],
+) -> None:
+    """Reply with the body and headers `work` returns. A `MarketError` is answered as its
+    problem; anything else is a bug: answered all the same (so the caller does not time out)
+    as an internal error, and logged."""
+    try:
+        body, headers = await work()
+    except MarketError as exc:
+        await _fail(req, exc)
+    except Exception:
+        log.exception("the %s failed", emulator)
+        await _fail(req, internal_error(f"the {emulator} failed"))
+    else:
+        await req.respond(body, headers=headers)
+
+
+def _decode(decoder: msgspec.json.Decoder[T], data: bytes, what: str) -> T:
+    try:
+        return decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        raise MarketInputError(validation_errors(exc), what) from exc
+    except msgspec.DecodeError as exc:
+        raise MarketInputError([], f"{what} is not JSON ({exc})") from exc
+
+
 def _day_ahead_handler(wholesale: WholesaleMarket) -> Handler:
     decoder = msgspec.json.Decoder(DayAheadAuction)
 
     async def on_day_ahead(req: Request) -> None:
-        try:
-            auction = decoder.decode(req.data)
-            result = await wholesale.clear(auction)
-        except msgspec.ValidationError as exc:
-            await _fail(req, MarketInputError(validation_errors(exc), "day-ahead auction"))
-        except msgspec.DecodeError as exc:
-            await _fail(req, MarketInputError([], f"day-ahead auction is not JSON ({exc})"))
-        except MarketError as exc:
-            await _fail(req, exc)
-        except Exception:  # a bug: answered so the caller does not time out, and logged
-            log.exception("day-ahead clearing failed")
-            await _fail(req, internal_error("the day-ahead emulator failed"))
-        else:
-            await req.respond(_encoder.encode(result))
+        async def clear() -> tuple[bytes, None]:
+            result = await wholesale.clear(_decode(decoder, req.data, "day-ahead auction"))
+            return _encoder.encode(result), None
+
+        await _answer(req, "day-ahead emulator", clear)
 
     return on_day_ahead
 
@@ -61,37 +82,17 @@ def _day_ahead_handler(wholesale: WholesaleMarket) -> Handler:
 def _balancing_handler(balancing: BalancingMarket) -> Handler:
     decoder = msgspec.json.Decoder(BalancingAuction)
 
-    async def on_balancing_document(req: Request) -> None:
-        try:
-            document = await iec.activate_document(
-                balancing, req.data, req.headers, created=datetime.now(UTC)
-            )
-        except MarketError as exc:
-            await _fail(req, exc)
-        except Exception:
-            log.exception("balancing activation of a reserve bid document failed")
-            await _fail(req, internal_error("the balancing emulator failed"))
-        else:
-            await req.respond(document, headers={iec.CONTENT_TYPE: iec.XML})
-
     async def on_balancing(req: Request) -> None:
-        if iec.is_document(req.headers):  # IEC 62325-451-7 XML; JSON stays the default
-            await on_balancing_document(req)
-            return
-        try:
-            auction = decoder.decode(req.data)
-            result = await balancing.activate(auction)
-        except msgspec.ValidationError as exc:
-            await _fail(req, MarketInputError(validation_errors(exc), "balancing auction"))
-        except msgspec.DecodeError as exc:
-            await _fail(req, MarketInputError([], f"balancing auction is not JSON ({exc})"))
-        except MarketError as exc:
-            await _fail(req, exc)
-        except Exception:
-            log.exception("balancing activation failed")
-            await _fail(req, internal_error("the balancing emulator failed"))
-        else:
-            await req.respond(_encoder.encode(result))
+        async def activate() -> tuple[bytes, dict[str, str] | None]:
+            if iec.is_document(req.headers):  # IEC 62325-451-7 XML; JSON stays the default
+                document = await iec.activate_document(
+                    balancing, req.data, req.headers, created=datetime.now(UTC)
+                )
+                return document, {iec.CONTENT_TYPE: iec.XML}
+            result = await balancing.activate(_decode(decoder, req.data, "balancing auction"))
+            return _encoder.encode(result), None
+
+        await _answer(req, "balancing emulator", activate)
 
     return on_balancing
 

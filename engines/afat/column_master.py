@@ -29,8 +29,10 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
+import scipy.sparse as sp
 
 from engines.afat.lp import FloatArray, IntArray
+from engines.highs_model import column_lp, quiet_highs
 
 _BASIC = int(highspy.HighsBasisStatus.kBasic)
 _LOWER = int(highspy.HighsBasisStatus.kLower)
@@ -82,9 +84,7 @@ class SiftedMaster:
         self.p_lower = np.full(n, -np.inf)
         self.p_upper = np.full(n, np.inf)
         self.art_cost = np.full(2 * n, 1e4)
-        self._h = highspy.Highs()  # type: ignore[no-untyped-call]
-        self._h.setOptionValue("output_flag", False)
-        self._h.setOptionValue("time_limit", float(time_limit_s))
+        self._h = quiet_highs(time_limit_s)
         # Primal simplex: new columns and settled blocks coming back keep the basis feasible.
         self._h.setOptionValue("simplex_strategy", 4)
 
@@ -163,15 +163,7 @@ class SiftedMaster:
         rhs = self.fixed + self.share[carried].sum(axis=0)
         k = len(cols)
         h = self._h
-        lp = highspy.HighsLp()
-        lp.num_col_ = 3 * n + k
-        lp.num_row_ = n + len(opened)
-        lp.col_cost_ = np.concatenate([self.p_cost, self.art_cost, self.cost[cols]])
-        lp.col_lower_ = np.concatenate([self.p_lower, np.zeros(2 * n + k)])
-        lp.col_upper_ = np.concatenate([self.p_upper, np.full(2 * n + k, np.inf)])
         bounds = np.concatenate([rhs, np.ones(len(opened))])
-        lp.row_lower_ = bounds
-        lp.row_upper_ = bounds
         eye = np.arange(n, dtype=np.int32)
         # Column-wise: P_t (+1 in row t), artificials (+1, -1), proposals (-share, 1).
         head_index = np.concatenate([eye, eye, eye])
@@ -182,13 +174,25 @@ class SiftedMaster:
         body_value = np.empty((k, n + 1))
         body_value[:, :n] = -self.share[cols]
         body_value[:, n] = 1.0
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = np.concatenate(
-            [np.arange(3 * n, dtype=np.int32), 3 * n + (n + 1) * np.arange(k + 1, dtype=np.int32)]
+        starts = np.concatenate([np.arange(3 * n), 3 * n + (n + 1) * np.arange(k + 1)])
+        matrix = sp.csc_matrix(
+            (
+                np.concatenate([head_value, body_value.ravel()]),
+                np.concatenate([head_index, body_index.ravel()]),
+                starts,
+            ),
+            shape=(n + len(opened), 3 * n + k),
         )
-        lp.a_matrix_.index_ = np.concatenate([head_index, body_index.ravel()])
-        lp.a_matrix_.value_ = np.concatenate([head_value, body_value.ravel()])
-        h.passModel(lp)
+        h.passModel(
+            column_lp(
+                np.concatenate([self.p_cost, self.art_cost, self.cost[cols]]),
+                np.concatenate([self.p_lower, np.zeros(2 * n + k)]),
+                np.concatenate([self.p_upper, np.full(2 * n + k, np.inf)]),
+                matrix,
+                bounds,
+                bounds,
+            )
+        )
         basis = highspy.HighsBasis()
         basis.col_status = [
             _STATUSES[s] for s in np.concatenate([self._head_status, self._col_status[cols]])

@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
+import scipy.sparse as sp
 
 from engines.afat.highs import HighsSession, SolveStatus
 from engines.afat.lp import FloatArray, IntArray, PortfolioLp, Readout, build
 from engines.afat.portfolio import Prosumer
+from engines.highs_model import column_lp, quiet_highs
 
 _GAP = 1e-7  # relative optimality gap of the decomposition
 _SMOOTHING = 0.5
@@ -191,22 +193,18 @@ class Decomposition:
         index = np.concatenate([index_w.ravel(), np.arange(n)])
         value = np.concatenate([value_w.ravel(), np.ones(n)])
         rows = n + len(chunks)
-        lp = highspy.HighsLp()
-        lp.num_col_ = k + n
-        lp.num_row_ = rows
-        lp.col_cost_ = np.concatenate([costs, p_cost])
-        lp.col_lower_ = np.concatenate([np.zeros(k), p_lower])
-        lp.col_upper_ = np.concatenate([np.full(k, np.inf), p_upper])
         rhs = np.concatenate([np.zeros(n), np.ones(len(chunks))])
-        lp.row_lower_ = rhs
-        lp.row_upper_ = rhs
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = starts.astype(np.int32)
-        lp.a_matrix_.index_ = index.astype(np.int32)
-        lp.a_matrix_.value_ = value.astype(np.float64)
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
-        h.setOptionValue("output_flag", False)
-        h.passModel(lp)
+        h = quiet_highs()
+        h.passModel(
+            column_lp(
+                np.concatenate([costs, p_cost]),
+                np.concatenate([np.zeros(k), p_lower]),
+                np.concatenate([np.full(k, np.inf), p_upper]),
+                sp.csc_matrix((value, index, starts), shape=(rows, k + n)),
+                rhs,
+                rhs,
+            )
+        )
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None

@@ -11,6 +11,7 @@ import highspy
 import numpy as np
 
 from engines.afat.lp import FloatArray, IntArray, PortfolioLp
+from engines.highs_model import column_lp, quiet_highs
 
 SolveStatus = Literal["optimal", "infeasible", "time_limit", "error"]
 
@@ -27,25 +28,10 @@ class LpSolution:
 
 class HighsSession:
     def __init__(self, lp: PortfolioLp, time_limit_s: float = 600.0) -> None:
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("time_limit", float(time_limit_s))
-        m = highspy.HighsLp()
-        m.num_col_ = int(lp.matrix.shape[1])
-        m.num_row_ = int(lp.matrix.shape[0])
-        m.col_cost_ = np.ascontiguousarray(lp.cost)
-        m.col_lower_ = np.ascontiguousarray(lp.lower)
-        m.col_upper_ = np.ascontiguousarray(lp.upper)
-        m.row_lower_ = np.ascontiguousarray(lp.row_lower)
-        m.row_upper_ = np.ascontiguousarray(lp.row_upper)
-        a = lp.matrix
-        m.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        m.a_matrix_.start_ = a.indptr.astype(np.int32)
-        m.a_matrix_.index_ = a.indices.astype(np.int32)
-        m.a_matrix_.value_ = a.data.astype(np.float64)
-        h.passModel(m)
+        h = quiet_highs(time_limit_s)
+        h.passModel(column_lp(lp.cost, lp.lower, lp.upper, lp.matrix, lp.row_lower, lp.row_upper))
         self._h = h
-        self._shape = (m.num_row_, m.num_col_)
+        self._shape = (int(lp.matrix.shape[0]), int(lp.matrix.shape[1]))
 
     def change_cols(
         self, cols: IntArray, cost: FloatArray, lower: FloatArray, upper: FloatArray

@@ -36,6 +36,7 @@ from engines.afat.lp import (
 from engines.afat.portfolio import Prosumer
 from engines.afat.reduction import Reduced, reduce
 from engines.afat.split_portfolio import SplitPortfolio
+from engines.highs_model import column_lp, quiet_highs
 
 _MAX_ROUNDS = 500
 _REDUCED_COST_TOL = 1e-9  # EUR, relative to a proposal's cost (at least 1 EUR)
@@ -299,24 +300,9 @@ class StorageSplit:
         if self.reduced is None:
             raise RuntimeError("presolve before building the master")
         lp = self.reduced.lp
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("time_limit", float(self.time_limit_s))
+        h = quiet_highs(self.time_limit_s)
         h.setOptionValue("simplex_strategy", 1)
-        m = highspy.HighsLp()
-        m.num_col_ = len(lp.cost)
-        m.num_row_ = len(lp.row_lower)
-        m.col_cost_ = np.ascontiguousarray(lp.cost)
-        m.col_lower_ = np.ascontiguousarray(lp.lower)
-        m.col_upper_ = np.ascontiguousarray(lp.upper)
-        m.row_lower_ = np.ascontiguousarray(lp.row_lower)
-        m.row_upper_ = np.ascontiguousarray(lp.row_upper)
-        a = lp.matrix
-        m.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        m.a_matrix_.start_ = a.indptr.astype(np.int32)
-        m.a_matrix_.index_ = a.indices.astype(np.int32)
-        m.a_matrix_.value_ = a.data.astype(np.float64)
-        h.passModel(m)
+        h.passModel(column_lp(lp.cost, lp.lower, lp.upper, lp.matrix, lp.row_lower, lp.row_upper))
         one = np.ones(self.batteries)
         empty_i = np.zeros(self.batteries, dtype=np.int32)
         h.addRows(self.batteries, one, one, 0, empty_i, np.zeros(0, dtype=np.int32), np.zeros(0))

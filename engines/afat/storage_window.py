@@ -40,6 +40,7 @@ from engines.afat.soc_value import (
     before_window,
 )
 from engines.afat.split_portfolio import SplitPortfolio
+from engines.highs_model import column_lp, quiet_highs
 
 
 @dataclass(frozen=True)
@@ -286,22 +287,8 @@ class StorageWindow:
         base.resize((nrows, ncols))
         a = (base + extra).tocsc()
         a.sort_indices()
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("time_limit", float(self.time_limit_s))
-        model = highspy.HighsLp()
-        model.num_col_ = ncols
-        model.num_row_ = nrows
-        model.col_cost_ = np.ascontiguousarray(cost)
-        model.col_lower_ = np.ascontiguousarray(lower)
-        model.col_upper_ = np.ascontiguousarray(upper)
-        model.row_lower_ = np.ascontiguousarray(row_lower)
-        model.row_upper_ = np.ascontiguousarray(row_upper)
-        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        model.a_matrix_.start_ = a.indptr.astype(np.int32)
-        model.a_matrix_.index_ = a.indices.astype(np.int32)
-        model.a_matrix_.value_ = a.data.astype(np.float64)
-        h.passModel(model)
+        h = quiet_highs(self.time_limit_s)
+        h.passModel(column_lp(cost, lower, upper, a, row_lower, row_upper))
         self._h = h
 
 

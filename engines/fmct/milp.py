@@ -27,6 +27,7 @@ from engines.fmct.market import PeriodFlex
 from engines.fmct.network import Grid
 from engines.fmct.schema import ClearingOffer, ClearingOptions, Finding
 from engines.fmct.sensitivity import Linearisation, branch_flows, linearise, power_flow
+from engines.highs_model import column_lp, quiet_highs
 
 FACETS = 16
 # HiGHS tolerances, set explicitly so that the clearing and its VCG re-solves share them
@@ -111,8 +112,6 @@ class _Builder:
             ),
             shape=(m, n),
         )
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n, m
         lb, ub = np.array(self.lb), np.array(self.ub)
         integer = np.array(self.integer)
         if zero is not None and len(zero):
@@ -121,18 +120,10 @@ class _Builder:
             idx = np.fromiter(fix.keys(), int)
             lb[idx] = ub[idx] = np.fromiter(fix.values(), float)
             integer[:] = False
-        lp.col_cost_, lp.col_lower_, lp.col_upper_ = np.array(self.cost), lb, ub
-        lp.row_lower_, lp.row_upper_ = np.array(self.rlo), np.array(self.rhi)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-        if integer.any():
-            lp.integrality_ = [
-                highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                for i in integer
-            ]
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("time_limit", float(time_limit))
+        lp = column_lp(
+            np.array(self.cost), lb, ub, a, np.array(self.rlo), np.array(self.rhi), integer
+        )
+        h = quiet_highs(time_limit)
         h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
         h.setOptionValue("mip_abs_gap", MIP_ABS_GAP)
         h.setOptionValue("primal_feasibility_tolerance", PRIMAL_FEASIBILITY_TOL)

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
+
+from engines.highs_model import column_lp, quiet_highs
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -102,35 +105,25 @@ class LpBuilder:
         """``relax``: every variable continuous; ``integer_only``: only these integer columns
         keep their integrality (the others are relaxed)."""
         started = time.perf_counter()
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = self.n_cols, self.n_rows
-        lp.col_cost_ = np.concatenate(self.cost)
-        lp.col_lower_ = np.concatenate(self.lb)
-        lp.col_upper_ = np.concatenate(self.ub)
-        lp.row_lower_ = np.concatenate(self.rows_lo) if self.rows_lo else np.zeros(0)
-        lp.row_upper_ = np.concatenate(self.rows_hi) if self.rows_hi else np.zeros(0)
         r = np.concatenate([e[0] for e in self.entries])
         c = np.concatenate([e[1] for e in self.entries])
         v = np.concatenate([e[2] for e in self.entries])
-        order = np.lexsort((r, c))  # column-wise storage
-        r, c, v = r[order], c[order], v[order]
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = np.searchsorted(c, np.arange(self.n_cols + 1)).astype(np.int32)
-        lp.a_matrix_.index_ = r.astype(np.int32)
-        lp.a_matrix_.value_ = v
+        matrix = sp.csc_matrix((v, (r, c)), shape=(self.n_rows, self.n_cols))
         integer = np.concatenate(self.integer)
         if integer_only is not None:
             subset = np.zeros_like(integer)
             subset[integer_only] = True
             integer = integer & subset
-        if integer.any() and not relax:
-            lp.integrality_ = [
-                highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                for i in integer
-            ]
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("time_limit", float(time_limit_s))
+        lp = column_lp(
+            np.concatenate(self.cost),
+            np.concatenate(self.lb),
+            np.concatenate(self.ub),
+            matrix,
+            np.concatenate(self.rows_lo) if self.rows_lo else np.zeros(0),
+            np.concatenate(self.rows_hi) if self.rows_hi else np.zeros(0),
+            None if relax else integer,
+        )
+        h = quiet_highs(time_limit_s)
         h.setOptionValue("mip_rel_gap", mip_rel_gap)
         h.setOptionValue("threads", 1)
         h.passModel(lp)

@@ -20,6 +20,7 @@ import highspy
 import numpy as np
 from scipy import sparse
 
+from engines.highs_model import column_lp, quiet_highs
 from engines.markets.dcgrid import DcGrid, FloatArray, IntArray
 
 INF = highspy.kHighsInf
@@ -83,21 +84,9 @@ def _matrix(grid: DcGrid, q: Quantities, periods: int) -> tuple[sparse.csc_matri
 
 def _highs(a: sparse.csc_matrix, cost: FloatArray, lo: FloatArray, up: FloatArray,
            rlo: FloatArray, rup: FloatArray, integer: np.ndarray) -> highspy.Highs:  # fmt: skip
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lo, up
-    lp.row_lower_, lp.row_upper_ = rlo, rup
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-    if integer.any():
-        lp.integrality_ = [
-            highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-            for i in integer
-        ]
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
+    h = quiet_highs()
     h.setOptionValue("mip_rel_gap", 1e-9)
-    h.passModel(lp)
+    h.passModel(column_lp(cost, lo, up, a, rlo, rup, integer))
     return h
 
 
