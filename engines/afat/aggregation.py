@@ -34,7 +34,7 @@ from engines.afat.prosumer_columns import ProsumerColumns
 from engines.afat.request import RequestTerms
 from engines.afat.result import assemble, failed
 from engines.afat.schema import AggregationInput, AggregationResult, OfferStep
-from engines.afat.split_portfolio import SplitPortfolio
+from engines.afat.split_portfolio import SplitPortfolio, StorageSolution
 from engines.afat.storage_split import StorageSplit
 from engines.afat.storage_window import StorageWindow
 from engines.base import ProgressFn
@@ -105,28 +105,15 @@ class SingleLp:
         return Readout.of(self.lp, self._x)
 
 
-class _SplitSolution(Protocol):
-    @property
-    def status(self) -> SolveStatus: ...
-    @property
-    def condition(self) -> str: ...
-    @property
-    def device_cost_eur(self) -> float: ...
-    @property
-    def p_kw(self) -> FloatArray: ...
-    @property
-    def duals(self) -> FloatArray: ...
-    @property
-    def rounds(self) -> int: ...
-
-
 class _DeviceCostSolver(Protocol):
     """The storage solvers' common face: the baseline with its device cost, then solves
     reporting the portfolio's device cost (not yet relative to the baseline)."""
 
     def baseline(self) -> tuple[SolveStatus, str, Readout, float]: ...
 
-    def solve(self, p_cost: FloatArray, lower: FloatArray, upper: FloatArray) -> _SplitSolution: ...
+    def solve(
+        self, p_cost: FloatArray, lower: FloatArray, upper: FloatArray
+    ) -> StorageSolution: ...
 
     def readout(self) -> Readout: ...
 

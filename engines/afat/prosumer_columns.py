@@ -36,7 +36,7 @@ from engines.afat.highs import SolveStatus
 from engines.afat.lp import FloatArray, IntArray, Readout
 from engines.afat.plain_response import PlainResponse
 from engines.afat.soc_value import Schedule, WindowedResponse
-from engines.afat.split_portfolio import SplitPortfolio
+from engines.afat.split_portfolio import SplitPortfolio, StorageSolution
 
 _MAX_ROUNDS = 200
 _GAP = 1e-7  # relative gap between the master and the Lagrangian bound that ends a solve
@@ -44,16 +44,6 @@ _ARTIFICIAL_EUR_PER_KW = 1e4  # far above any flexibility price per kW and slot
 _ARTIFICIAL_USED_KW = 1e-6
 _BOX_FRACTION = 0.05  # first box half-width, of the largest price per kW the request puts on P
 _BOX_GROWTH = 10.0
-
-
-@dataclass(frozen=True)
-class ColumnsSolution:
-    status: SolveStatus
-    condition: str
-    device_cost_eur: float  # energy, discomfort and wear of the whole portfolio
-    p_kw: FloatArray  # aggregate prosumption in the requested slots
-    duals: FloatArray  # EUR per kW of prosumption per requested slot
-    rounds: int
 
 
 @dataclass
@@ -136,7 +126,7 @@ class ProsumerColumns:
 
     def solve(
         self, p_cost: FloatArray, p_lower: FloatArray, p_upper: FloatArray
-    ) -> ColumnsSolution:
+    ) -> StorageSolution:
         master = self._ready()
         n = self.split.n
         master.p_cost = np.asarray(p_cost, dtype=np.float64)
@@ -172,7 +162,7 @@ class ProsumerColumns:
                     if sol.model_status == highspy.HighsModelStatus.kTimeLimit
                     else "error"
                 )
-                return ColumnsSolution(status, sol.condition, 0.0, zero, zero, rounds)
+                return StorageSolution(status, sol.condition, 0.0, zero, zero, rounds)
             if rounds > _MAX_ROUNDS:
                 break
             priced = self._price(sol.y)
@@ -196,7 +186,7 @@ class ProsumerColumns:
                 width = np.where(free, 0.0, np.minimum(width * _BOX_GROWTH, _ARTIFICIAL_EUR_PER_KW))
             master.settle(sol)
         if sol.artificial_kw > _ARTIFICIAL_USED_KW:
-            return ColumnsSolution(
+            return StorageSolution(
                 "infeasible", "the request's bounds cannot be met", 0.0, zero, sol.y, rounds
             )
         self._center = sol.y.copy()
@@ -204,7 +194,7 @@ class ProsumerColumns:
         self._state.weights = sol.weights
         device = sol.objective - float(master.p_cost @ sol.p_kw) + self._idle_cost
         condition = "optimal" if rounds <= _MAX_ROUNDS else "round_limit"
-        return ColumnsSolution("optimal", condition, device, sol.p_kw, sol.y, rounds)
+        return StorageSolution("optimal", condition, device, sol.p_kw, sol.y, rounds)
 
     # -- reading a solution back -----------------------------------------------------------
 

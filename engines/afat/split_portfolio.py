@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engines.afat.highs import SolveStatus
 from engines.afat.lp import FloatArray, IntArray, PortfolioLp, build_without_batteries
 from engines.afat.portfolio import Prosumer
 from engines.afat.soc_value import BatteryArrays
@@ -49,6 +50,18 @@ class SplitPortfolio:
     @property
     def n(self) -> int:
         return len(self.requested)
+
+
+@dataclass(frozen=True)
+class StorageSolution:
+    """A storage solver's solve: device cost not yet relative to the baseline."""
+
+    status: SolveStatus
+    condition: str
+    device_cost_eur: float  # energy, discomfort and wear of the whole portfolio
+    p_kw: FloatArray  # aggregate prosumption in the requested slots
+    duals: FloatArray  # EUR per kW of prosumption per requested slot
+    rounds: int = 1  # pricing rounds (1 for one LP solve)
 
 
 def battery_arrays(prosumers: list[Prosumer]) -> tuple[IntArray, BatteryArrays]:

@@ -35,7 +35,7 @@ from engines.afat.lp import (
 )
 from engines.afat.portfolio import Prosumer
 from engines.afat.reduction import Reduced, reduce
-from engines.afat.split_portfolio import SplitPortfolio
+from engines.afat.split_portfolio import SplitPortfolio, StorageSolution
 from engines.highs_model import column_lp, quiet_highs
 
 _MAX_ROUNDS = 500
@@ -78,16 +78,6 @@ class _Proposals:
     @classmethod
     def empty(cls, n: int) -> _Proposals:
         return cls(np.zeros(0), np.zeros((0, n)), np.zeros(0))
-
-
-@dataclass(frozen=True)
-class SplitSolution:
-    status: SolveStatus
-    condition: str
-    device_cost_eur: float  # energy, discomfort and wear of the whole portfolio
-    p_kw: FloatArray  # aggregate prosumption in the requested slots
-    duals: FloatArray  # EUR per kW of prosumption per requested slot
-    rounds: int
 
 
 class StorageSplit:
@@ -163,7 +153,7 @@ class StorageSplit:
         p_upper: FloatArray,
         *,
         price_batteries: bool = True,
-    ) -> SplitSolution:
+    ) -> StorageSolution:
         """Column generation to optimality. `price_batteries=False` only for the baseline,
         whose duals are zero (the seeded proposals are then already optimal)."""
         reduced, h = self._ready()
@@ -189,7 +179,7 @@ class StorageSplit:
                     if h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
                     else "error"
                 )
-                return SplitSolution(status, condition, 0.0, zero, zero, rounds)
+                return StorageSolution(status, condition, 0.0, zero, zero, rounds)
             sol = h.getSolution()
             dual = np.asarray(sol.row_dual, dtype=np.float64)
             y = dual[lp.balance_rows]
@@ -200,7 +190,7 @@ class StorageSplit:
                     status, condition, found = chunk.price(y, self.split.requested)
                     if status != "optimal":
                         zero = np.zeros(self.split.n)
-                        return SplitSolution(status, condition, 0.0, zero, y, rounds)
+                        return StorageSolution(status, condition, 0.0, zero, y, rounds)
                     rc = (
                         found.cost
                         + found.share @ y
@@ -225,7 +215,7 @@ class StorageSplit:
                 device = objective - float(np.asarray(p_cost) @ p_kw) + reduced.fixed_cost_eur
                 self._bases.append((np.asarray(p_cost, dtype=np.float64).copy(), h.getBasis()))
                 condition = "optimal" if rounds <= _MAX_ROUNDS else "round_limit"
-                return SplitSolution("optimal", condition, device, p_kw, y, rounds)
+                return StorageSolution("optimal", condition, device, p_kw, y, rounds)
 
     def readout(self) -> Readout:
         """Per-prosumer series of the last `solve`: the plain devices' columns, plus each

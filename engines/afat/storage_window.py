@@ -39,18 +39,8 @@ from engines.afat.soc_value import (
     backtrack_before,
     before_window,
 )
-from engines.afat.split_portfolio import SplitPortfolio
+from engines.afat.split_portfolio import SplitPortfolio, StorageSolution
 from engines.highs_model import column_lp, quiet_highs
-
-
-@dataclass(frozen=True)
-class WindowSolution:
-    status: SolveStatus
-    condition: str
-    device_cost_eur: float  # energy, discomfort and wear of the whole portfolio
-    p_kw: FloatArray  # aggregate prosumption in the requested slots
-    duals: FloatArray  # EUR per kW of prosumption per requested slot
-    rounds: int = 1  # one LP solve, no pricing rounds
 
 
 @dataclass(frozen=True)
@@ -104,7 +94,9 @@ class StorageWindow:
             return sol.status, sol.condition, self._empty(), 0.0
         return "optimal", sol.condition, self.readout(), sol.device_cost_eur
 
-    def solve(self, p_cost: FloatArray, p_lower: FloatArray, p_upper: FloatArray) -> WindowSolution:
+    def solve(
+        self, p_cost: FloatArray, p_lower: FloatArray, p_upper: FloatArray
+    ) -> StorageSolution:
         reduced, h = self._ready()
         p_cols = reduced.lp.p_cols.astype(np.int32)
         h.changeColsCost(self.split.n, p_cols, np.asarray(p_cost, dtype=np.float64))
@@ -123,7 +115,7 @@ class StorageWindow:
             )
             if model_status == highspy.HighsModelStatus.kInfeasible:
                 status = "infeasible"
-            return WindowSolution(status, h.modelStatusToString(model_status), 0.0, zero, zero)
+            return StorageSolution(status, h.modelStatusToString(model_status), 0.0, zero, zero)
         sol = h.getSolution()
         x = np.asarray(sol.col_value, dtype=np.float64)
         self._x = x
@@ -136,7 +128,7 @@ class StorageWindow:
             + float(self.before.function.f0.sum() + self.after.function.f0.sum())
         )
         y = np.asarray(sol.row_dual, dtype=np.float64)[reduced.lp.balance_rows]
-        return WindowSolution("optimal", "optimal", device, p_kw, y)
+        return StorageSolution("optimal", "optimal", device, p_kw, y)
 
     # -- reading a solution back -----------------------------------------------------------
 
