@@ -134,10 +134,10 @@ class SiftedMaster:
             self._admit(entering)
 
     def _entering(self, y: FloatArray, sigma: FloatArray) -> IntArray:
-        out = ~self.in_master
-        rc = self.cost[out] + self.share[out] @ y - sigma[self.block[out]]
+        out = np.flatnonzero(~self.in_master)
+        rc = self.reduced_costs(y, sigma, out)
         tol = self.tolerance * np.maximum(1.0, np.abs(self.cost[out]))
-        cols = np.flatnonzero(out)[rc < -tol]
+        cols = out[rc < -tol]
         # The two most negative per block: after the duals move, most stored proposals of a
         # block price in together, and admitting them all (tens of thousands at 10,000
         # households) made each re-solve slower than the extra re-solves this costs
@@ -149,8 +149,13 @@ class SiftedMaster:
         rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
         return cols[order[rank < _ADMIT_PER_BLOCK]]
 
-    def reduced_costs(self, y: FloatArray, sigma: FloatArray) -> FloatArray:
-        return self.cost + self.share @ y - sigma[self.block]
+    def reduced_costs(
+        self, y: FloatArray, sigma: FloatArray, cols: IntArray | None = None
+    ) -> FloatArray:
+        """Of the stored proposals `cols` (all by default) at the duals `y`, `sigma`."""
+        if cols is None:
+            cols = np.arange(len(self.cost))
+        return self.cost[cols] + self.share[cols] @ y - sigma[self.block[cols]]
 
     def _run(self) -> MasterSolution:
         n = self.n
@@ -241,7 +246,7 @@ class SiftedMaster:
         back hundreds of times.)"""
         cols = np.flatnonzero(self.in_master)
         y, sigma, weights = solution.y, solution.sigma, solution.weights
-        rc = self.cost[cols] + self.share[cols] @ y - sigma[self.block[cols]]
+        rc = self.reduced_costs(y, sigma, cols)
         tol = self.tolerance * np.maximum(1.0, np.abs(self.cost[cols]))
         far = (self._col_status[cols] != _BASIC) & (rc > -tol)
         self.in_master[cols[far]] = False
